@@ -251,11 +251,14 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Records management: the file plan, legal holds, disposal review and certificates of destruction.
   const holds = new HoldsService({ store, access, clock, identity: identityServices.identity });
   const certificates = new CertificatesService({ store, access, audit: audit.proofs, clock, renderer: new PdfCertificateRenderer() });
-  const replication = new ReplicationService({ store, access, primary: blobStore, replica: replicaStore, clock, logger, system: systemActor('job') });
   const scrub = new ScrubService({
     store, clock, logger, system: systemActor('job'), mail,
     primary: { store: blobStore, blobs: primaryBlobs },
     replica: replicaStore === null || replicaBlobs === null ? null : { store: replicaStore, blobs: replicaBlobs },
+  });
+  // The replica's copies are checked against the version as they are made; damage found on the way is the scrub's to settle.
+  const replication = new ReplicationService({
+    store, access, clock, logger, system: systemActor('job'), primaryBlobs, replica: replicaBlobs === null ? null : replicaStore, replicaBlobs, scrub,
   });
   const backups = new BackupService({ store, access, clock, recordSealKey: deriveKey(master, 'backup-record-seal') });
   const replicaSetting = config.replica;
@@ -288,7 +291,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const thumbnailer: Thumbnailer = new ContainedThumbnailer();
   const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
   const search = new SearchService({
-    store, access, blobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
+    store, access, blobs: primaryBlobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
     scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,
     actorNow: (actor) => identityServices.identity.actorNow(actor, 'search.query', { organisationId: actor.organisationId, ids: {} }, 'search'),
     budget: new SearchBudget({ perPersonMs: config.searchMsPerPerson, perOrganisationMs: config.searchMsPerOrganisation, windowMs: config.searchWindowSeconds * 1000, atOnce: config.searchesAtOnce,

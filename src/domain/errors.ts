@@ -97,3 +97,16 @@ export class DamagedCopiesError extends IntegrityError {
     this.name = 'DamagedCopiesError';
   }
 }
+
+/**
+ * One stored object that its storage service keeps in an archive class (an S3 bucket's lifecycle rule moved
+ * it to GLACIER or DEEP_ARCHIVE, which GetObject answers 403 InvalidObjectState), so it cannot be read until
+ * it is restored from there. That object's problem, not an outage of the store: the reads heal it from the
+ * other copy and the scrub names it. The message is for the person downloading, on every interface (503).
+ */
+export class ArchivedBlobError extends DomainError {
+  constructor(readonly blobId: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', "This file is in archive storage, so it cannot be downloaded now; the service's operators have been told. Try again later.", options);
+    this.name = 'ArchivedBlobError';
+  }
+}

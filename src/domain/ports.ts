@@ -115,6 +115,13 @@ export interface EncryptedBlobs {
    * buffer and never starts for bytes that fail their check.
    */
   content(version: EncryptedVersionRef, range?: ByteRange): Promise<Buffer | Readable>;
+  /**
+   * Copies a version's blob as stored (ciphertext: no key leaves) into another store under the same id,
+   * each chunk authenticated and the plaintext hashed as the bytes pass: the copy completes only when the
+   * blob is the version, the plaintext's SHA-256 being `sha256`. Otherwise IntegrityError (NOT_FOUND when
+   * the blob is absent), and the target keeps whatever it held under that id. Streams, in bounded memory.
+   */
+  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void>;
 }
 
 /**

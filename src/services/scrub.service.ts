@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError } from '../domain/errors.js';
+import { ArchivedBlobError, DomainError } from '../domain/errors.js';
 import { replicateJob } from '../domain/jobs/kinds.js';
 import type { BlobStore, Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
@@ -16,7 +16,7 @@ import { auditEvent } from './audit-events.js';
 import { versionRef } from './document-ingestion.js';
 import type { MailService } from './mail.service.js';
 
-/** One side: the raw store (for copying ciphertext) and the same store behind decryption (for checking). */
+/** One side: the raw store (written by repairs) and the same store behind decryption (checked, and copied from). */
 export interface ScrubSide {
   store: BlobStore;
   blobs: EncryptedBlobs;
@@ -50,7 +50,8 @@ export interface ScrubReport {
 }
 
 type Copy = 'primary' | 'replica';
-type CopyState = 'good' | 'missing' | 'damaged' | 'unavailable';
+/** `archived`: in a cold storage class of its bucket (unreadable until restored from there), that object alone. */
+type CopyState = 'good' | 'missing' | 'damaged' | 'archived' | 'unavailable';
 
 const SYSTEM_DECISION: Pick<Decision, 'allow' | 'reason' | 'via'> = { allow: true, reason: 'system', via: null };
 const PAGE = 200;
@@ -119,7 +120,14 @@ export class ScrubService {
     const now = this.o.clock.now();
     const target = (ids: Record<string, string>) => ({ organisationId: version.organisationId, ids: { documentId: version.documentId, versionId: version.id, blobId: version.blobId, ...ids } });
     const findingEvents = bad.map(([copy, problem]) => auditEvent(this.o.system, 'storage.scrub.finding', target({ copy, problem }), SYSTEM_DECISION, now));
-    for (const [copy, problem] of bad) this.o.logger.warn({ versionId: version.id, blobId: version.blobId, copy, problem }, 'scrub found a bad copy');
+    for (const [copy, problem] of bad) {
+      const location = (copy === 'primary' ? primary : replica!).store.location;
+      if (problem === 'archived') {
+        this.o.logger.error({ versionId: version.id, blobId: version.blobId, copy, problem, location }, `scrub found the ${copy} copy of blob ${version.blobId} in ${location} in an archive storage class (a bucket lifecycle rule?): it is rewritten from a good copy if there is one, otherwise restore it from the archive; remove lifecycle rules to cold classes from this bucket`);
+      } else {
+        this.o.logger.warn({ versionId: version.id, blobId: version.blobId, copy, problem, location }, 'scrub found a bad copy');
+      }
+    }
 
     const good: Copy | undefined = states.primary === 'good' ? 'primary' : states.replica === 'good' ? 'replica' : undefined;
     if (bad.length > 0 && !(await this.stillLive(version))) {
@@ -143,7 +151,8 @@ export class ScrubService {
       const side = copy === 'primary' ? primary : replica!;
       const source = from === 'primary' ? primary : replica!;
       try {
-        await side.store.putAs(version.blobId, await source.store.get(version.blobId));
+        // Checked as it passes, as the replication job copies: a good copy gone bad since it was read is not written over the other.
+        await source.blobs.copyTo(versionRef(version, { id: version.documentId, organisationId: version.organisationId }), version.sha256, side.store);
       } catch (error) {
         this.o.logger.error({ err: error, versionId: version.id, copy }, 'scrub could not write the repaired copy; it is tried again at the next scrub');
         continue;
@@ -177,6 +186,7 @@ export class ScrubService {
     } catch (error) {
       if (error instanceof DomainError && error.code === 'NOT_FOUND') return 'missing';
       if (error instanceof DomainError && error.code === 'INTEGRITY') return 'damaged';
+      if (error instanceof ArchivedBlobError) return 'archived';
       this.o.logger.warn({ err: error, versionId: version.id }, 'scrub could not read a copy; the version is left for the next scrub');
       return 'unavailable';
     }

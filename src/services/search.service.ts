@@ -2,8 +2,7 @@
 // the index's query, snippets made from decrypted text for the shown hits only, every search audited with
 // a keyed hash of the query), each document's text status and thumbnail, and the extract-text job.
 import { createHmac } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { DomainError, invalid, notFound } from '../domain/errors.js';
+import { DomainError, IntegrityError, invalid, notFound } from '../domain/errors.js';
 import { extractTextJob } from '../domain/jobs/kinds.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { JobCompletion, Store } from '../domain/repositories.js';
@@ -91,9 +90,13 @@ const REINDEX_BATCH = 500;
 export const SEARCH_PAGE_SIZE = 20;
 export const SEARCH_MAX_PAGE = 50;
 
+/** Larger than any first page the thumbnailer draws (a 240-pixel PNG, at most about 230 KB): a bigger record is damage. */
+const THUMBNAIL_MAX_BYTES = 4 * 1024 * 1024;
+
 export interface SearchServiceOptions {
   store: Store;
   access: AccessService;
+  /** Thumbnails, read from the primary store alone (they have no replica copy, so nothing heals them). */
   blobs: EncryptedBlobs;
   clock: Clock;
   serviceAreas: readonly string[];
@@ -241,10 +244,14 @@ export class SearchService {
   }
 
   /**
-   * The current version's first-page PNG (decrypted as it is read), or null when it has none; decided
-   * like document.download, so a version under quarantine or review shows no picture of itself either.
+   * The current version's first-page PNG, read and checked whole before it is handed on (a thumbnail is a
+   * few kilobytes), or null when it has none; decided like document.download, so a version under quarantine
+   * or review shows no picture of itself either. A thumbnail the store does not hold whole (deleted or
+   * damaged outside a restore) is missing, not a failure: forgotten and drawn again
+   * (`TextIndexing.thumbnailLost`), answered as none. Until 7 December it answered 500 "stored copies are
+   * damaged" and queued a scrub of no version.
    */
-  async thumbnail(actor: Actor, documentId: string): Promise<Readable | null> {
+  async thumbnail(actor: Actor, documentId: string): Promise<Buffer | null> {
     const repos = this.o.store.repos;
     const document = await repos.documents.byId(documentId);
     if (!document) throw notFound('document');
@@ -254,12 +261,23 @@ export class SearchService {
     if (!version) return null;
     const thumbnail = (await repos.documents.textState(version.id))?.thumbnail ?? null;
     if (thumbnail === null) return null;
-    // Opened under the binding of the document decided on, as a download is: another document's picture
-    // fails its check rather than show, whatever the rows say.
-    return this.o.blobs.openRange({
-      ...thumbnailBinding({ id: version.id, organisationId: document.organisationId, documentId: document.id }),
-      blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size,
-    });
+    try {
+      // A size no thumbnail has (a row changed by hand) is damage too, and is not read.
+      if (!Number.isSafeInteger(thumbnail.size) || thumbnail.size <= 0 || thumbnail.size > THUMBNAIL_MAX_BYTES) {
+        throw new IntegrityError(`The thumbnail's recorded size (${thumbnail.size}) is not one a thumbnail has.`);
+      }
+      // Opened under the binding of the document decided on, as a download is: another document's picture
+      // fails its check rather than show, whatever the rows say.
+      return await this.o.blobs.readRange({
+        ...thumbnailBinding({ id: version.id, organisationId: document.organisationId, documentId: document.id }),
+        blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size,
+      }, { start: 0, end: thumbnail.size - 1 });
+    } catch (error) {
+      // An outage of the store stays an outage (503); only a thumbnail missing or failing its check is lost.
+      if (!(error instanceof DomainError && (error.code === 'NOT_FOUND' || error.code === 'INTEGRITY'))) throw error;
+      await this.o.indexing.thumbnailLost(version, thumbnail.blobId, error);
+      return null;
+    }
   }
 
   /**

@@ -109,6 +109,21 @@ export class TextIndexing {
   }
 
   /**
+   * A thumbnail the database names that its store does not hold whole (deleted, damaged, outside a
+   * restore): forgotten, and the version's extraction queued, which draws it again; until then the
+   * document has none (404). Thumbnails are kept in the primary store alone, so there is nothing to heal
+   * from and nothing for a scrub to do; this is not damage to a document. Idempotent: only the reader that
+   * forgets it queues the job.
+   */
+  async thumbnailLost(version: Version, blobId: string, error: unknown): Promise<void> {
+    this.o.logger.warn({ err: error, versionId: version.id, blobId }, 'a thumbnail is missing or damaged in the blob store: forgotten, and drawn again');
+    await this.o.store.transaction(async (tx) => {
+      if (!(await tx.documents.forgetThumbnail(version.id, blobId))) return;
+      await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now: this.o.clock.now(), organisationId: version.organisationId, bytes: version.size });
+    });
+  }
+
+  /**
    * The search-rename job: the name it has now (idempotent). Renames reach the index in their own
    * transaction now (subscribeSearch); this runs jobs queued before. The name is read and written
    * under the document's row lock: read outside it, a rename committing between the two (writing its

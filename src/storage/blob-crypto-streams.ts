@@ -1,7 +1,7 @@
 // The blob format (blob-format.ts) as streams: encryptChunks and createEncryptStream seal plaintext
 // as it arrives, createDecryptStream opens a whole blob as it arrives (openSealedBlob one already in
 // memory), and readPlainRange decrypts only the chunks that cover a plaintext range.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { pipeline as pipelineCallback, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { BlobBinding, ByteRange } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
@@ -395,6 +395,44 @@ export function openSealedBlob(dataKey: Buffer, binding: BlobBinding, sealed: Bu
     throw asIntegrityError(error);
   }
   return out.length === 1 ? out[0]! : Buffer.concat(out);
+}
+
+/**
+ * A stored blob's bytes passed on unchanged, each sealed chunk opened as it goes by and the plaintext
+ * hashed, for a copy that must be the version and not merely what a store handed over (the offsite
+ * replica's). The generator fails, with an IntegrityError, before it ends when a chunk does not
+ * authenticate, the blob is short or long, or the plaintext's SHA-256 is not `expectedSha256`; a store
+ * writing from it therefore never completes a copy of damage (both stores complete a put only once
+ * their source ends cleanly). Memory: one sealed chunk and its plaintext, whatever the blob's size.
+ */
+export async function* checkedAsItPasses(
+  source: AsyncIterable<unknown>, dataKey: Buffer, binding: BlobBinding, expected: { plainSize: number; sha256: string },
+): AsyncGenerator<Buffer> {
+  const opener = new ChunkOpener(dataKey, binding);
+  opener.expect({ kind: 'whole', expectedPlainSize: expected.plainSize });
+  const hash = createHash('sha256');
+  const out: Buffer[] = [];
+  const hashOut = (): void => {
+    for (const plain of out) hash.update(plain);
+    out.length = 0;
+  };
+  for await (const chunk of source) {
+    const bytes = toBuffer(chunk);
+    try {
+      opener.add(bytes, out);
+    } catch (error) {
+      throw asIntegrityError(error);
+    }
+    hashOut();
+    yield bytes;
+  }
+  try {
+    opener.finish(out);
+  } catch (error) {
+    throw asIntegrityError(error);
+  }
+  hashOut();
+  if (hash.digest('hex') !== expected.sha256) throw new IntegrityError('Encrypted blob decrypts, but not to the content its version records (its SHA-256 differs).');
 }
 
 // ---------------------------------------------------------------------------------------------

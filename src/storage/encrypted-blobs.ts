@@ -4,7 +4,7 @@ import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs as EncryptedBlobsPort, EncryptedVersionRef, KeyRing, WrittenBlob } from '../domain/ports.js';
 import { IntegrityError } from '../domain/errors.js';
 import { DEFAULT_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, encryptedSize, plainSizeOf } from './blob-format.js';
-import { createDecryptStream, encryptChunks, openSealedBlob, readPlainRange } from './blob-crypto-streams.js';
+import { checkedAsItPasses, createDecryptStream, encryptChunks, openSealedBlob, readPlainRange } from './blob-crypto-streams.js';
 import { guardEarlyErrors } from './blob-streams.js';
 
 export type { EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
@@ -99,6 +99,13 @@ export class EncryptedBlobs implements EncryptedBlobsPort {
     const sealed = await this.#store.readSmall(version.blobId, encryptedSize(version.size, 1));
     const plain = openSealedBlob(dataKey, binding, sealed, { expectedPlainSize: version.size });
     return range === undefined ? plain : plain.subarray(range.start, range.end + 1);
+  }
+
+  async copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void> {
+    const binding = bindingOf(version);
+    const dataKey = await this.#keys.openDataKey(binding, version.wrappedKey);
+    const raw = await this.#store.get(version.blobId);
+    await target.putAs(version.blobId, checkedAsItPasses(raw, dataKey, binding, { plainSize: version.size, sha256 }));
   }
 
   /** A small range of plaintext in memory, e.g. a zip's central directory. */

@@ -15,7 +15,7 @@ function copy(outcome: Buffer | Error): EncryptedBlobs {
     return outcome;
   };
   return {
-    write: vi.fn(), delete: vi.fn(), readRange: vi.fn(),
+    write: vi.fn(), delete: vi.fn(), readRange: vi.fn(), copyTo: vi.fn(),
     content: read,
     openRange: async () => Readable.from([await read()]),
   };

@@ -3,11 +3,13 @@
 // first tag is an error status, never a 200 that stops short. When the primary copy is bad and the
 // replica's is good, the download is served from the replica and a repair is asked for (asked for
 // too when the replica cannot be reached); when no copy is good the caller gets a clear
-// DamagedCopiesError (500) and the operators are told. Damage further into a large file still ends
-// the stream with an error (the consumer aborts the response), never with wrong bytes.
+// DamagedCopiesError (500) and the operators are told. A primary object in archive storage (a
+// bucket's cold storage class) turns to the replica as damage does, and is otherwise answered with its
+// own 503. Damage further into a large file still ends the stream with an error (the consumer aborts
+// the response), never with wrong bytes.
 import type { Readable } from 'node:stream';
-import type { BlobBinding, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
-import { DamagedCopiesError, DomainError } from '../domain/errors.js';
+import type { BlobBinding, BlobStore, ByteRange, EncryptedBlobs, EncryptedVersionRef, WrittenBlob } from '../domain/ports.js';
+import { ArchivedBlobError, DamagedCopiesError, DomainError } from '../domain/errors.js';
 
 export interface HealingBlobsOptions {
   primary: EncryptedBlobs;
@@ -48,7 +50,7 @@ export class HealingBlobs implements EncryptedBlobs {
       return await read(this.o.primary);
     } catch (error) {
       // A destroyed version (no key) or a storage outage is not damage: those keep their own errors.
-      if (!isDamage(error) || version.wrappedKey.length === 0) throw error;
+      if (!(isDamage(error) || error instanceof ArchivedBlobError) || version.wrappedKey.length === 0) throw error;
       primaryError = error;
     }
     if (this.o.replica !== null) {
@@ -58,15 +60,26 @@ export class HealingBlobs implements EncryptedBlobs {
         return fromReplica;
       } catch (error) {
         if (!isDamage(error)) {
-          // The replica could not be asked (an outage): the primary's damage is still reported, and
-          // its repair queued for when the replica answers again; the caller gets the outage.
+          // The replica could not be asked (an outage, or its copy archived too): the primary's damage is
+          // still reported, and its repair queued for when the replica answers again; the caller gets the
+          // primary's archive error if that was its problem, otherwise the replica's outage.
           this.o.onPrimaryBad(version, primaryError);
-          throw error;
+          throw primaryError instanceof ArchivedBlobError ? primaryError : error;
         }
       }
     }
+    if (primaryError instanceof ArchivedBlobError) {
+      // Not lost: in archive storage. Its scrub names the object for the operators, who restore it from there.
+      this.o.onPrimaryBad(version, primaryError);
+      throw primaryError;
+    }
     this.o.onUnreadable(version, primaryError);
     throw new DamagedCopiesError({ cause: primaryError });
+  }
+
+  /** From the primary only, and without healing: the caller (replication) is the one deciding what damage there means. */
+  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void> {
+    return this.o.primary.copyTo(version, sha256, target);
   }
 
   async readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer> {

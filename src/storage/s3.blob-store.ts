@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStore, ByteRange } from '../domain/ports.js';
-import { DomainError } from '../domain/errors.js';
+import { ArchivedBlobError, DomainError } from '../domain/errors.js';
 import { STORE_MARKER_MAX_BYTES, STORE_MARKER_NAME } from '../domain/store-marker.js';
 import { checkRange, collectSmall, guardEarlyErrors, longerThanExpected, releaseSource, toBuffer } from './blob-streams.js';
 
@@ -213,6 +213,8 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (range !== undefined && statusOf(error) === 416) return undefined;
       if (isMissingKey(error)) throw new DomainError('NOT_FOUND', `No blob ${id}.`, { cause: error });
+      // An object in a cold storage class (a lifecycle rule): that object alone is out of reach, not the bucket.
+      if (codeOf(error) === 'InvalidObjectState') throw new ArchivedBlobError(id, { cause: error });
       throw storageError('read a blob', error);
     }
   }

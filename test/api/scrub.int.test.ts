@@ -8,11 +8,13 @@ import { open, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { InvalidObjectState, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Vault } from '../../src/main.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { DamagedCopiesError } from '../../src/domain/errors.js';
 import { replicateJob } from '../../src/domain/jobs/kinds.js';
+import { S3BlobStore } from '../../src/storage/s3.blob-store.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from '../support/s3.js';
 import { DIALECTS, auth, createOrganisation, openTestVault, upload, type TestUser, type TestVault } from '../support/vault.js';
@@ -59,6 +61,34 @@ async function download(t: TestVault, user: TestUser, documentId: string) {
 async function actionsFor(vault: Vault, documentId: string): Promise<{ action: string; ids: Record<string, string> }[]> {
   await vault.audit.sequencer.flush();
   return (await vault.store.repos.audit.forDocument(documentId, 50)).map((e) => ({ action: e.action, ids: e.targetIds }));
+}
+
+/**
+ * Puts these blobs of the vault's primary store "in archive storage": their reads answer as the S3 store
+ * does for an object GetObject refuses with 403 InvalidObjectState (asked of an S3BlobStore over a client
+ * that answers so; s3rver has no storage classes), until a new put of the blob, which lands in the
+ * bucket's default class. Returns the undo.
+ */
+function archiveInPrimary(t: TestVault, blobIds: string[]): () => void {
+  const archived = new Set(blobIds);
+  const glacier = new S3BlobStore({
+    bucket: 'council',
+    client: {
+      send: async () => {
+        throw new InvalidObjectState({ message: "The operation is not valid for the object's storage class", $metadata: { httpStatusCode: 403 }, StorageClass: 'GLACIER' });
+      },
+    } as unknown as S3Client,
+  });
+  const store = t.vault.blobStore;
+  const original = { get: store.get, readSmall: store.readSmall, putAs: store.putAs };
+  store.get = (id, range) => archived.has(id) ? glacier.get(id, range) : original.get.call(store, id, range);
+  store.readSmall = (id, max) => archived.has(id) ? glacier.readSmall(id, max) : original.readSmall.call(store, id, max);
+  store.putAs = async (id, source) => {
+    const written = await original.putAs.call(store, id, source);
+    archived.delete(id);
+    return written;
+  };
+  return () => Object.assign(store, original);
 }
 
 async function gauge(t: TestVault, name: string): Promise<number> {
@@ -149,6 +179,44 @@ describe.each(DIALECTS)('scrub and self-heal, folder primary and folder replica,
       }
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  // Outside review, 7 December 2026: an object a bucket's lifecycle rule moved to a cold storage class
+  // (GetObject: 403 InvalidObjectState) was taken for an outage of the whole store: its download answered
+  // 503 without asking the replica, and every scrub skipped it, naming nothing.
+  it('takes a primary copy in archive storage for that object alone: served from the replica, named by the scrub and rewritten; with no other copy a 503 that says so', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    const small = await stored(t, user, org.collections.payroll!, 'small.bin', randomBytes(1000));
+    const large = await stored(t, user, org.collections.payroll!, 'large.bin', randomBytes(150_000));
+    const alone = await stored(t, user, org.collections.payroll!, 'alone.bin', randomBytes(1000));
+    await t.vault.worker.runDue();
+    await t.vault.replicaStore!.delete(alone.version.blobId);
+    const restore = archiveInPrimary(t, [small, large, alone].map((v) => v.version.blobId));
+    try {
+      for (const v of [small, large]) {
+        const served = await download(t, user, v.documentId);
+        expect(served.statusCode).toBe(200);
+        expect(served.rawPayload.equals(v.body)).toBe(true);
+      }
+      const refused = await download(t, user, alone.documentId);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ status: 503, detail: "This file is in archive storage, so it cannot be downloaded now; the service's operators have been told. Try again later." });
+
+      const report = await t.vault.scrub.run({ versionId: small.version.id, bytesPerSecond: FAST });
+      expect(report).toMatchObject({ checked: 1, findings: 1, repairs: 1, skipped: 0 });
+      expect(await t.vault.scrub.run({ versionId: large.version.id, bytesPerSecond: FAST })).toMatchObject({ checked: 1, findings: 1, repairs: 1, skipped: 0 });
+      expect(await t.vault.scrub.run({ versionId: alone.version.id, bytesPerSecond: FAST })).toMatchObject({ checked: 1, skipped: 0, unrecoverable: 1 });
+      for (const v of [small, large, alone]) {
+        expect(await actionsFor(t.vault, v.documentId)).toContainEqual({
+          action: 'storage.scrub.finding', ids: { documentId: v.documentId, versionId: v.version.id, blobId: v.version.blobId, copy: 'primary', problem: 'archived' },
+        });
+      }
+      // Rewritten (a new put is in the bucket's default class): read from the primary again.
+      for (const v of [small, large]) expect((await readAll(await t.vault.blobStore.get(v.version.blobId))).equals(await readAll(await t.vault.replicaStore!.get(v.version.blobId)))).toBe(true);
+    } finally {
+      restore();
     }
   });
 
@@ -286,6 +354,24 @@ describe('scrub with the replica in an S3 bucket (loopback s3rver)', () => {
     expect((await readAll(await t.vault.replicaStore!.get(a.version.blobId))).equals(await readAll(await t.vault.blobStore.get(a.version.blobId)))).toBe(true);
     const res = await download(t, user, a.documentId);
     expect(res.rawPayload.equals(a.body)).toBe(true);
+  });
+
+  it('completes no object in the bucket from a damaged primary copy, single put or multipart (outside review, 7 December 2026)', async () => {
+    const org = await createOrganisation(t.vault);
+    const user = await org.user({ teams: ['payroll'] });
+    await t.vault.worker.runDue();
+    const small = await stored(t, user, org.collections.payroll!, 'small.bin', randomBytes(100_000));
+    // Over one 5 MiB part: the damage is found at the end, after parts went up; the multipart upload is aborted.
+    const large = await stored(t, user, org.collections.payroll!, 'large.bin', randomBytes(6 * 1024 * 1024));
+    for (const v of [small, large]) await flipLastByte(blobPath(path.join(t.dataDir, 'blobs'), v.version.blobId));
+    await t.vault.worker.runDue();
+    for (const v of [small, large]) {
+      await expect(t.vault.replicaStore!.size(v.version.blobId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await actionsFor(t.vault, v.documentId)).toContainEqual({
+        action: 'storage.scrub.finding', ids: { documentId: v.documentId, versionId: v.version.id, blobId: v.version.blobId, copy: 'primary', problem: 'damaged' },
+      });
+    }
+    expect(await t.vault.replicaStore!.cleanStaging(0)).toBe(0);
   });
 });
 

@@ -289,6 +289,13 @@ export class DocumentsRepo implements DocumentsRepository {
     return { status: row.text_status as TextStatus, reason: row.text_reason, thumbnail, thumbnailBlobId: row.thumbnail_blob_id };
   }
 
+  async forgetThumbnail(versionId: string, blobId: string): Promise<boolean> {
+    const result = await this.db.updateTable('versions')
+      .set({ thumbnail_blob_id: null, thumbnail_wrapped_key: null, thumbnail_key_id: null, thumbnail_size: null })
+      .where('id', '=', versionId).where('thumbnail_blob_id', '=', blobId).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void> {
     const text = { versionId, status: state.status, reason: state.reason };
     if (thumbnail === undefined) {

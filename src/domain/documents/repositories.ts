@@ -118,6 +118,11 @@ export interface DocumentsRepository {
   /** Ends (or restarts) a version's extraction; `thumbnail` undefined leaves the stored one, null forgets it. */
   setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void>;
   /**
+   * Forgets a version's thumbnail when it is still the blob named (a lost one, found by a read), leaving its
+   * text as it is; false when another thumbnail, or none, is recorded by now.
+   */
+  forgetThumbnail(versionId: string, blobId: string): Promise<boolean>;
+  /**
    * Current versions whose text is in one of `statuses` and that extraction could read (scanned clean
    * or released, key not destroyed, document not disposed), in id order after `afterId`, each with its
    * document's organisation: the reindex sweep.

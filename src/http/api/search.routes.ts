@@ -70,8 +70,8 @@ export const searchRoutes = (vault: AppServices): FastifyPluginAsync => async (a
     schema: { tags: ['documents'], summary: 'The first page as a small PNG (PDFs and images); 404 when there is none. Decided like a download', params: z.object({ id: z.string() }) },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const stream = await vault.search.thumbnail(actor, request.params.id);
-    if (stream === null) throw notFound('thumbnail');
-    return reply.type('image/png').header('Cache-Control', 'private, no-store').header('Content-Security-Policy', STORED_CONTENT_CSP).send(stream);
+    const image = await vault.search.thumbnail(actor, request.params.id);
+    if (image === null) throw notFound('thumbnail');
+    return reply.type('image/png').header('Cache-Control', 'private, no-store').header('Content-Security-Policy', STORED_CONTENT_CSP).send(image);
   });
 };
