@@ -90,17 +90,29 @@ export class RefusedWithin extends Error {
 }
 
 /** One question for `requireWithin`: the change's action on one document or collection, and how a refusal is recorded and told. */
-export interface WithinQuestion {
+interface WithinQuestionBase {
   action: Action;
-  resource: CollectionResource | DocumentResource;
   target: AuditTarget;
   /** The deny event's action, when it is not `action` (a folder's `collection.delete` for a document inside it). */
   auditAs?: string;
-  /** What a refusal is told of, when it is not the resource itself (the folder being binned or moved). */
-  told?: { kind: 'document' | 'collection'; organisationId: string; containing?: boolean };
   /** For `document.classify`: the classification asked for. */
   newClassification?: Classification;
 }
+
+type Told = { kind: 'document' | 'collection'; organisationId: string; containing?: boolean };
+
+/**
+ * One question for `requireWithin`. An organisation's action (`records.file-plan` for a refiling made in a
+ * move's transaction) names the document or collection a refusal is told of, as absence of it.
+ */
+export type WithinQuestion = WithinQuestionBase & (
+  | {
+    resource: CollectionResource | DocumentResource;
+    /** What a refusal is told of, when it is not the resource itself (the folder being binned or moved). */
+    told?: Told;
+  }
+  | { resource: Extract<Resource, { kind: 'organisation' }>; told: Told }
+);
 
 /** One question for `can`: may this actor do this action on this resource? */
 export interface AccessQuestion {
@@ -244,7 +256,7 @@ export class AccessService {
     if (refused === -1) return decisions;
     const question = questions[refused]!;
     const decision = decisions[refused]!;
-    const told = question.told ?? { kind: question.resource.kind, organisationId: question.resource.organisationId };
+    const told: Told = question.told ?? { kind: question.resource.kind as Told['kind'], organisationId: question.resource.organisationId };
     // As `require` answers: someone who may see the document is told why they cannot change it yet; nobody else learns it exists.
     const why = LOCKED_BECAUSE[decision.reason];
     const otherwise = decision.reason === CREDENTIAL_SCOPE ? credentialScopeError(actor)

@@ -12,7 +12,8 @@ import { auditEvent } from './audit-events.js';
 import { afterNameTaken, claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWithin, tellCollectionNameTaken } from './name-claims.js';
 import type { LocksService } from './locks.service.js';
 import type { InTheWay, RemovalsService } from './removals.service.js';
-import { dueDatesMoved, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
+import { documentsBelow, dueDatesMoved, refiled, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
+import type { StagedRefiling } from './retention.service.js';
 import { CHANGED_HERE, type SubtreeAccess } from './subtree-access.js';
 
 export class CollectionMovesService {
@@ -39,6 +40,8 @@ export class CollectionMovesService {
     confirmShorter?: boolean;
     /** What is at the destination under that name, binned in the move's own transaction (WebDAV Overwrite: T). */
     replace?: InTheWay;
+    /** A refiling asked for in the same request (a PATCH with a series), decided already: written in the move's transaction, so it is all or nothing. */
+    refile?: StagedRefiling;
   }): Promise<Collection> {
     const collection = await this.o.store.repos.collections.byId(collectionId);
     if (!collection || collection.deletedAt) throw notFound('collection');
@@ -122,9 +125,16 @@ export class CollectionMovesService {
         await this.replaceBelow(repos, moved, now.toISOString());
       };
       // Everything below takes its retention from the new place: due dates brought earlier need a records manager's confirmation.
+      // A refiling asked for with it is written inside the same comparison, so the two are confirmed (or refused) together.
+      const refile = change.refile;
+      const refileAndPlace = refile ? async () => { await refile.write(repos, now); await place(); } : place;
       let shift: DueDateShift = { earlier: 0, later: 0 };
-      if (moving) shift = await this.o.dueDates.moved(repos, collection.organisationId, { collectionId: collection.id }, place, { confirmShorter: change.confirmShorter === true });
-      else await place();
+      const confirmed = { confirmShorter: change.confirmShorter === true };
+      if (moving) shift = await this.o.dueDates.moved(repos, collection.organisationId, { collectionId: collection.id }, refileAndPlace, confirmed);
+      else if (refile) {
+        const below = () => documentsBelow(repos, collection.organisationId, collection.id);
+        shift = await refiled(repos, await below(), refileAndPlace, below, confirmed, refile.refusal);
+      } else await place();
       const binding: Record<string, string> = collection.arrangementId !== moved.arrangementId
         ? { fromArrangementId: collection.arrangementId ?? 'none', toArrangementId: moved.arrangementId ?? 'none' } : {};
       // Its classification where it now is: everything beneath was raised to at least it (classification-record.ts).

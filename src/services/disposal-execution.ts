@@ -11,7 +11,6 @@ import type { AuditEvent } from '../domain/audit/event.js';
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, lastPlacements, unrecordedPlace } from '../domain/audit/placement-record.js';
 import { IntegrityError } from '../domain/errors.js';
-import { deleteBlobsJob } from '../domain/jobs/kinds.js';
 import {
   countItems, destroysItem, disposedName, parseTransferExport, transferGap, type DisposalBatch, type DisposalItem, type ItemOutcome, type TransferGap,
 } from '../domain/records/disposal.js';
@@ -23,6 +22,7 @@ import { auditEvent } from './audit-events.js';
 import type { AuditAlarmService } from './audit-alarm.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { transferEntry, transferKey } from './disposal-transfer.js';
+import { shredVersions } from './shredding.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
 import { computeFacts } from './retention-facts.js';
@@ -345,7 +345,6 @@ export class DisposalExecution {
       if (gap) return { gap };
       const versions = await tx.documents.versions(current.id);
       const nameSha256 = createHash('sha256').update(current.name, 'utf8').digest('hex');
-      for (const v of versions) await tx.documents.destroyVersionKey(v.id);
       // The stub records the name's hash before the name itself is replaced.
       await tx.disposal.insertStub({
         documentId: current.id, organisationId: current.organisationId, seriesCode: context.seriesCode, createdAt: current.createdAt, disposedAt: now.toISOString(),
@@ -359,8 +358,8 @@ export class DisposalExecution {
       await this.o.lifecycle.raise({ jobs: tx.jobs, search: tx.search, now }, {
         type: 'document.destroyed', organisationId: current.organisationId, documentId: current.id, versionIds: versions.map((v) => v.id), disposed: true,
       });
-      // Queued with the shredding, so the blobs go even if this process dies before deleting them itself.
-      if (versions.length > 0) await tx.jobs.enqueue(deleteBlobsJob, { blobIds: versions.map((v) => v.blobId) }, { now, runAt: new Date(now.getTime() + 60_000), organisationId: current.organisationId });
+      // Every key erased, the blobs queued for deletion with it (so they go even if this process dies first).
+      await shredVersions(tx, current.organisationId, versions, now);
       await context.settle?.(tx);
       return { versions };
     });

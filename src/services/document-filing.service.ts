@@ -4,7 +4,7 @@
 // steps of an upload (DocumentIngestion). Uploads, downloads and versions are DocumentsService's.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { DomainError, conflict, notFound } from '../domain/errors.js';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import { validateName } from '../domain/names.js';
 import { placeDocument } from '../domain/placement.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
@@ -18,7 +18,8 @@ import { claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWith
 import type { IdentityService } from './identity.service.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { DocumentLifecycle } from './lifecycle.js';
-import { dueDatesMoved, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
+import { dueDatesMoved, refiled, type DueDateChecks, type DueDateShift } from './retention-due-dates.js';
+import type { StagedRefiling } from './retention.service.js';
 
 export interface DocumentFilingServiceOptions {
   store: Store;
@@ -51,6 +52,11 @@ export interface MoveInput {
    * collection is filed under a series with a shorter period); without it such a move is refused (409).
    */
   confirmShorter?: boolean;
+  /**
+   * A refiling of the document asked for in the same request (a PATCH with a series), decided already: written in
+   * the move's transaction, inside its due-date comparison, so a move refused leaves the series as it was too.
+   */
+  refile?: StagedRefiling;
 }
 
 export interface CopyInput {
@@ -92,6 +98,8 @@ export class DocumentFilingService {
     const destination = await this.repos.collections.byId(moving ? change.collectionId! : document.collectionId);
     if (!destination || destination.deletedAt) throw notFound('collection');
     if (destination.organisationId !== document.organisationId) {
+      // A record series is of the organisation's file plan: the copy there is filed by its new place.
+      if (change.refile) throw invalid('A document moved to another organisation is filed by its new place there: move it without a series.', { field: 'series' });
       return this.copy(actor, documentId, { collectionId: destination.id, name, ...(change.replace ? { replace: change.replace } : {}) }, { move: true });
     }
     const placement = placeDocument(document, destination);
@@ -144,8 +152,13 @@ export class DocumentFilingService {
       if (takenNow) throw takenWithin(takenNow, documentInTheWay(name), 'document');
       const rename = () => giveClaimedName(namePlace, claimant, documentInTheWay(name), () => repos.documents.update(document.id, { name, ...placement }, now.toISOString()));
       // Its retention derives from its place: a move that brings its due date earlier needs a records manager's confirmation.
+      // A refiling asked for with it is written inside the same comparison, so the two are confirmed (or refused) together.
+      const refile = change.refile;
+      const refileAndRename = refile ? async () => { await refile.write(repos, now); await rename(); } : rename;
       let shift: DueDateShift = { earlier: 0, later: 0 };
-      if (moving) shift = await this.o.dueDates.moved(repos, document.organisationId, { documentIds: [documentId] }, rename, { confirmShorter: change.confirmShorter === true });
+      const confirmed = { confirmShorter: change.confirmShorter === true };
+      if (moving) shift = await this.o.dueDates.moved(repos, document.organisationId, { documentIds: [documentId] }, refileAndRename, confirmed);
+      else if (refile) shift = await refiled(repos, [documentId], refileAndRename, async () => [documentId], confirmed, refile.refusal);
       else await rename();
       // Where it now is and its classification there (raised to its folder's, if it sat below it), for audit verify.
       await repos.audit.insert([auditEvent(actor, action, {

@@ -1,12 +1,13 @@
 // Malware verdicts after the upload: the scan job for pending versions, rescans after a signature
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
 import { randomUUID } from 'node:crypto';
-import { DomainError, forbidden, invalid, notFound } from '../domain/errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { JobCompletion, Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
+import { shredVersions } from './shredding.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import { rescanJob } from '../domain/jobs/kinds.js';
 import { chargedToAuthor, type DocumentLifecycle } from './lifecycle.js';
@@ -95,6 +96,15 @@ export interface QuarantinedItem {
   may: { release: boolean; destroy: boolean };
 }
 
+/**
+ * What a quarantine destroy did, for the page to say: the version alone; the version, the document going back
+ * to its latest readable version (`currentVersion`); or the document with it (no readable version was left).
+ */
+export type DestroyOutcome =
+  | { kind: 'version'; documentId: string }
+  | { kind: 'reverted'; documentId: string; currentVersion: number }
+  | { kind: 'document'; documentId: string };
+
 export class QuarantineService {
   constructor(
     private readonly o: {
@@ -171,20 +181,49 @@ export class QuarantineService {
     });
   }
 
-  /** Destroys a quarantined version: its data key is erased, so no copy of the blob can be read again. */
-  async destroy(actor: Actor, versionId: string): Promise<void> {
+  /**
+   * Destroys a quarantined version: its data key is erased, so no copy of the blob can be read again, and
+   * its blob deleted. When it is the document's current version, the document goes back to its latest
+   * version that is readable (clean or released, its key intact): an infected new version destroyed
+   * leaves the record as it was before it. With none, the document is destroyed, and every version it
+   * has left is shredded with it and their blobs queued for deletion, as disposal does: nothing of a
+   * document nobody can reach is left at rest. Audited with which of the two it was.
+   */
+  async destroy(actor: Actor, versionId: string): Promise<DestroyOutcome> {
     const { document, version, decision } = await this.quarantinedVersion(actor, versionId, 'quarantine.destroy');
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
-      await repos.documents.destroyVersionKey(version.id);
-      await repos.documents.updateVersionScan(version.id, { status: version.scanStatus, detail: `${version.scanDetail ?? ''} — destroyed`, engine: version.scanEngine, at: now.toISOString() });
-      if (document.currentVersionId === version.id) await repos.documents.update(document.id, { status: 'disposed' }, now.toISOString());
-      await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
+    const at = now.toISOString();
+    const outcome = await this.o.store.transaction(async (repos): Promise<DestroyOutcome> => {
+      // The document and its versions as they are now, under the lock a destruction takes (a version committed,
+      // released or destroyed meanwhile is seen here, not what was read before).
+      await repos.holds.lockForDestroying(document.id);
+      const current = await repos.documents.byId(document.id);
+      const versions = current ? await repos.documents.versions(current.id) : [];
+      const destroyed = versions.find((v) => v.id === version.id);
+      if (!current || !destroyed || destroyed.wrappedKey.length === 0 || (destroyed.scanStatus !== 'infected' && destroyed.scanStatus !== 'held')) throw invalid('That version is not in quarantine.');
+      const wasCurrent = current.currentVersionId === version.id && current.status !== 'disposed';
+      const fallback = wasCurrent
+        ? versions.filter((v) => v.id !== version.id && (v.scanStatus === 'clean' || v.scanStatus === 'released') && v.wrappedKey.length > 0).at(-1)
+        : undefined;
+      const disposing = wasCurrent && fallback === undefined;
+      const shredded = disposing ? versions.filter((v) => v.wrappedKey.length > 0) : [destroyed];
+      await shredVersions(repos, current.organisationId, shredded, now);
+      await repos.documents.updateVersionScan(version.id, { status: destroyed.scanStatus, detail: `${destroyed.scanDetail ?? ''} — destroyed`, engine: destroyed.scanEngine, at });
+      if (fallback) {
+        if (!(await repos.documents.setCurrentVersion(current.id, current.currentVersion, fallback, 'available', at))) throw conflict('The document changed at the same moment; try again.');
+      } else if (disposing) {
+        await repos.documents.update(current.id, { status: 'disposed' }, at);
+      }
+      const told: Record<string, string> = fallback ? { currentVersionId: fallback.id } : disposing ? { documentDestroyed: 'true', versionsShredded: String(shredded.length) } : {};
+      await repos.audit.insert([auditEvent(actor, 'quarantine.destroy', { organisationId: current.organisationId, ids: { documentId: current.id, versionId, ...told } }, decision, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now }, {
-        type: 'document.destroyed', organisationId: document.organisationId, documentId: document.id, versionIds: [version.id], disposed: document.currentVersionId === version.id,
+        type: 'document.destroyed', organisationId: current.organisationId, documentId: current.id, versionIds: shredded.map((v) => v.id), disposed: disposing,
       });
+      return fallback ? { kind: 'reverted', documentId: current.id, currentVersion: fallback.number } : { kind: disposing ? 'document' : 'version', documentId: current.id };
     });
+    // At once as well as by the queued job: the infected bytes go now.
     await this.o.blobs.delete(version.blobId).catch(() => undefined);
+    return outcome;
   }
 
   /** Existence and permission first (another organisation's version is refused by decide(), audited, 404), shape second. */

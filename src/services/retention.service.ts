@@ -35,6 +35,14 @@ export interface RetentionServiceOptions {
   identity: Pick<IdentityService, 'actorWithin'>;
 }
 
+/** A refiling decided before a move's transaction and written inside it (RetentionService.stageDocumentSeries). */
+export interface StagedRefiling {
+  /** In the move's transaction, inside its due-date comparison: decided again, the series written and its event. */
+  write(repos: Repos, now: Date): Promise<void>;
+  /** What a refiling that brings due dates earlier unconfirmed is refused with, when the request is not a move. */
+  refusal(earlier: number): string;
+}
+
 /** What can change in a series: everything but its code. */
 export type SeriesPatch = Partial<Omit<SeriesTerms, 'code'>>;
 
@@ -235,6 +243,49 @@ export class RetentionService {
       await refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
       await repos.audit.insert([auditEvent(acting, 'records.document.series', target, decision, now)]);
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.document.series', target, error));
+  }
+
+  /**
+   * A document's refiling decided and checked (the records manager's right, the series in the file plan) but not
+   * written, for a request that also renames or moves it (a PATCH): the move writes it in its own transaction,
+   * inside the due-date comparison it makes, so the request is all or nothing (a move refused after the refiling
+   * was decided leaves the document's series as it was) and the two are confirmed together.
+   */
+  async stageDocumentSeries(actor: Actor, documentId: string, code: string | null): Promise<StagedRefiling> {
+    const doc = await this.liveDocument(documentId);
+    const target = { organisationId: doc.organisationId, ids: { documentId, ...(code ? { seriesCode: code } : {}) } };
+    await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
+    if (code !== null) await this.requireSeries(doc.organisationId, code);
+    return this.staged(actor, 'records.document.series', target, { kind: 'document', organisationId: doc.organisationId }, (repos) => repos.retention.setDocumentSeries(documentId, code));
+  }
+
+  /** As stageDocumentSeries, for a collection (and everything below it without a series of its own) renamed or moved in the same request. */
+  async stageCollectionSeries(actor: Actor, collectionId: string, code: string | null): Promise<StagedRefiling> {
+    const collection = await this.liveCollection(collectionId);
+    const organisationId = collection.organisationId;
+    const target = { organisationId, ids: { collectionId, ...(code ? { seriesCode: code } : {}) } };
+    const org = { kind: 'organisation' as const, organisationId };
+    const [filePlan, manage] = await this.o.access.decisions(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
+    if (!filePlan!.allow && !manage!.allow) await this.o.access.require(actor, 'records.file-plan', org, target, { missing: 'collection' });
+    if (code !== null) await this.requireSeries(organisationId, code);
+    return this.staged(actor, 'records.collection.series', target, { kind: 'collection', organisationId }, (repos) => repos.retention.setCollectionSeries(collectionId, code),
+      filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections');
+  }
+
+  private staged(
+    actor: Actor, auditAs: string, target: { organisationId: string; ids: Record<string, string> }, told: { kind: 'document' | 'collection'; organisationId: string },
+    write: (repos: Repos) => Promise<void>, action: 'records.file-plan' | 'organisation.manage-collections' = 'records.file-plan',
+  ): StagedRefiling {
+    return {
+      refusal: REFILING,
+      write: async (repos, now) => {
+        // Decided again on the rows as the move's transaction reads them; a refusal rolls the whole request back
+        // and is audited by the move's afterRollback.
+        const [decision] = await this.o.access.requireWithin(repos, actor, [{ action, resource: { kind: 'organisation', organisationId: target.organisationId }, target, auditAs, told }]) as [Decision];
+        await write(repos);
+        await repos.audit.insert([auditEvent(actor, auditAs, target, decision, now)]);
+      },
+    };
   }
 
   /** Checks that a series exists in the organisation's plan, for callers about to file under it (no access check of its own). */

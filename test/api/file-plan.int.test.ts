@@ -307,6 +307,50 @@ describe.each(DIALECTS)('file plan and retention on %s', (dialect) => {
     ]);
   });
 
+  it('does a PATCH that refiles and renames or moves all or nothing: a move refused leaves the series as it was; allowed, both are done', async () => {
+    clock.set('2026-05-10T09:30:00Z');
+    const { org, payroll } = await council();
+    const recordsPayroll = await org.user({ roles: ['records_manager'], teams: ['payroll'] });
+    const payslip = await uploaded(payroll, org.collections.payroll!, 'payslip.txt');
+    await uploaded(payroll, org.collections.payroll!, 'taken.txt');
+    const seriesOf = async (id: string) => (await t.vault.store.db.selectFrom('documents').select('series_code').where('id', '=', id).executeTakeFirstOrThrow()).series_code;
+
+    // The name is taken (409); the destination is one the records manager may not add to (above their clearance: 404).
+    expectProblem(await send(recordsPayroll, 'PATCH', `/api/v1/documents/${payslip}`, { series: 'PAY-01', name: 'taken.txt' }), 409);
+    expect(await seriesOf(payslip)).toBeNull();
+    expect(await retentionOf(payroll, payslip)).toMatchObject({ series: null, state: 'unfiled' });
+    const finance = await org.user({ teams: ['finance'] });
+    const recordsOfficial = await org.user({ roles: ['records_manager'], teams: ['finance'], clearance: 'OFFICIAL' });
+    const invoice = await uploaded(finance, org.collections.finance!, 'invoice.txt');
+    expectProblem(await send(recordsOfficial, 'PATCH', `/api/v1/documents/${invoice}`, { series: 'FIN-01', collectionId: org.collections.payroll }), 404);
+    expect(await seriesOf(invoice)).toBeNull();
+    // A collection's too: renamed over its sibling's name.
+    const folderIn = (name: string) => t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: org.collections.payroll!, name, serviceArea: 'payroll', classification: 'OFFICIAL-SENSITIVE' });
+    const monthly = (await folderIn('Monthly')).id;
+    await folderIn('Weekly');
+    expectProblem(await send(recordsPayroll, 'PATCH', `/api/v1/collections/${monthly}`, { series: 'PAY-01', name: 'Weekly' }), 409);
+    expect(await t.vault.store.repos.retention.collectionSeries(monthly)).toBeNull();
+    await t.vault.audit.sequencer.integrate();
+    const seriesEvents = async () => (await t.vault.store.repos.audit.forOrganisation(org.id))
+      .filter((e) => (e.action === 'records.document.series' || e.action === 'records.collection.series') && e.decision === 'allow');
+    expect(await seriesEvents()).toEqual([]);
+
+    // Allowed, both are done, each with its event.
+    const renamed = await send(recordsPayroll, 'PATCH', `/api/v1/documents/${payslip}`, { series: 'PAY-01', name: 'payslip-may.txt' });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(renamed.json()).toMatchObject({ name: 'payslip-may.txt' });
+    expect(await seriesOf(payslip)).toBe('PAY-01');
+    const folder = await send(recordsPayroll, 'PATCH', `/api/v1/collections/${monthly}`, { series: 'PAY-02', name: 'Monthly payslips' });
+    expect(folder.statusCode, folder.body).toBe(200);
+    expect(folder.json()).toMatchObject({ name: 'Monthly payslips' });
+    expect(await t.vault.store.repos.retention.collectionSeries(monthly)).toBe('PAY-02');
+    await t.vault.audit.sequencer.integrate();
+    expect((await seriesEvents()).map((e) => [e.action, e.targetIds])).toEqual([
+      ['records.document.series', { documentId: payslip, seriesCode: 'PAY-01' }],
+      ['records.collection.series', { collectionId: monthly, seriesCode: 'PAY-02' }],
+    ]);
+  });
+
   it('answers bad input with an exact 4xx a records manager understands, and changes nothing', async () => {
     clock.set('2026-05-10T09:30:00Z');
     const { org, records, hr } = await council();

@@ -1,9 +1,10 @@
 // Legal holds in the web interface, as a records manager uses them: place a document on a new hold
 // from its page, see it in the register, find the delete refused with the hold named, release the
 // hold with a reason (refused without one), and the document can be deleted again.
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
-import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { DIALECTS, auth, createOrganisation, upload } from '../support/vault.js';
 import { FormClient, addPerson, enrolTotp } from './support.js';
 
 const clamd = useClamd();
@@ -62,5 +63,45 @@ describe.each(DIALECTS)('legal holds in the web interface on %s', (dialect) => {
     const after = await m.get(`/documents/${doc.id}`);
     expect(after.text).toContain(`action="/documents/${doc.id}/delete"`);
     expect((await m.post(`/documents/${doc.id}/delete`, { _csrf: FormClient.csrf(after.text) })).status).toBe(303);
+  });
+
+  it('places no hold when what it is for is refused: the hold and what it covers are one change, on the page and over REST', async () => {
+    const org = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
+    const other = await createOrganisation(t.vault, { areas: { finance: 'OFFICIAL' } });
+    const manager = await addPerson(t.vault, org.slug, { roles: ['records_manager'] });
+    const secret = await enrolTotp(t.vault, manager.id);
+    const staff = await org.user({ teams: ['finance'] });
+    const doc = (await upload(t.app, staff, org.collections.finance!, 'contract.txt', 'terms\n')).json();
+    const theirs = (await upload(t.app, await other.user({ teams: ['finance'] }), other.collections.finance!, 'theirs.txt', 'not ours\n')).json();
+
+    const rm = new FormClient(base);
+    await rm.signIn(manager.email, undefined, secret);
+    const form = await rm.get(`/holds/place?document=${doc.id}`);
+    const fields = { _csrf: FormClient.csrf(form.text), holdId: 'new', name: 'Patel v Council', reason: 'Employment tribunal claim', reference: 'ET-1' };
+    // Another organisation's document, and a folder that is not there: refused as not there, and no hold is placed.
+    expect((await rm.post('/holds/place', { ...fields, documentId: theirs.id })).status).toBe(404);
+    expect((await rm.post('/holds/place', { ...fields, collectionId: randomUUID() })).status).toBe(404);
+    expect(await t.vault.store.repos.holds.list(org.id)).toEqual([]);
+    expect((await rm.get('/holds')).text).not.toContain('Patel v Council');
+    // A bad reason is shown in the error summary with what was typed kept, and nothing is placed either.
+    const short = await rm.post('/holds/place', { ...fields, documentId: doc.id, reason: 'Tribunal' });
+    expect(short.status).toBe(400);
+    expect(short.text).toContain('govuk-error-summary');
+    expect(short.text).toContain('Give the reason for this hold (at least 10 characters).');
+    expect(short.text).toContain('value="Patel v Council"');
+    expect(await t.vault.store.repos.holds.list(org.id)).toEqual([]);
+
+    // Over REST: a hold placed with what it covers in one request, all or nothing.
+    const rest = await org.user({ roles: ['records_manager'] });
+    const post = (body: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/holds', headers: { ...auth(rest), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    expect((await post({ name: 'Patel v Council', reason: 'Employment tribunal claim', documentIds: [doc.id, theirs.id] })).statusCode).toBe(404);
+    expect(await t.vault.store.repos.holds.list(org.id)).toEqual([]);
+
+    // Allowed: placed over the document at once.
+    const placed = await rm.post('/holds/place', { ...fields, documentId: doc.id });
+    expect(placed.status, placed.text.slice(0, 400)).toBe(303);
+    expect(placed.location).toMatch(/\/holds\/[0-9a-f-]{36}\?done=placed$/);
+    const [hold] = await t.vault.store.repos.holds.list(org.id);
+    expect((await t.vault.store.repos.holds.items(hold!.id)).map((i) => i.documentId)).toEqual([doc.id]);
   });
 });

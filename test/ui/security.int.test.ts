@@ -391,8 +391,13 @@ describe.each(DIALECTS)('web interface security on %s', (dialect) => {
     const tooShort = await client.post(`/admin/quarantine/${versionId}/release`, { _csrf: FormClient.csrf(page.text), reason: 'ok' });
     expect(tooShort.status).toBe(400);
     page = await client.get('/admin/quarantine');
-    expect((await client.post(`/admin/quarantine/${versionId}/destroy`, { _csrf: FormClient.csrf(page.text) })).status).toBe(303);
-    expect((await client.get('/admin/quarantine')).text).not.toContain(versionId);
+    const destroyedIt = await client.post(`/admin/quarantine/${versionId}/destroy`, { _csrf: FormClient.csrf(page.text) });
+    expect(destroyedIt.status).toBe(303);
+    // Its only version: the document went with it, and the page says so.
+    expect(destroyedIt.location).toBe('/admin/quarantine?done=destroyed-document');
+    const after = await client.get(destroyedIt.location!);
+    expect(after.text).not.toContain(versionId);
+    expect(after.text).toContain('and its document with it: it had no other readable version');
 
     const auditor = await addPerson(t.vault, org.slug, { roles: ['auditor'] });
     const auditClient = new FormClient(base);

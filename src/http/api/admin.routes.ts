@@ -58,7 +58,8 @@ export const adminRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
     return reply.status(204).send();
   });
 
-  r.post('/quarantine/:versionId/destroy', { schema: { tags: ['quarantine'], summary: 'Destroy a quarantined version (crypto-shred)', params: z.object({ versionId: z.string() }) } }, async (request, reply) => {
+  r.post('/quarantine/:versionId/destroy', { schema: { tags: ['quarantine'], summary: 'Destroy a quarantined version (crypto-shred)', description: 'When it was the document\'s current version, the document goes back to its latest readable (clean or released) version; '
+      + 'with none left, the document is destroyed with it and every version it has is shredded, its blobs queued for deletion.', params: z.object({ versionId: z.string() }) } }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     await vault.quarantine.destroy(actor, request.params.versionId);
     return reply.status(204).send();

@@ -48,7 +48,8 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   r.patch('/collections/:id', {
     schema: {
       tags: ['collections'], summary: 'Rename a collection or move it under another parent (null: the top level) in its organisation',
-      description: `Everything below it (sub-collections and documents) takes the arrangement binding, service area and classification floor of the new place, in one transaction. ${NAME_TAKEN_409}`,
+      description: 'Everything below it (sub-collections and documents) takes the arrangement binding, service area and classification floor of the new place, in one transaction. '
+        + `A series given with a rename or move is written in the same transaction: if either is refused, neither is done. ${NAME_TAKEN_409}`,
       params: z.object({ id: z.string() }),
       body: z.object({
         name: z.string().optional(), parentId: z.string().nullable().optional(),
@@ -60,13 +61,15 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const body = request.body;
-    if (body.series !== undefined) await vault.retention.setCollectionSeries(actor, request.params.id, body.series, { confirmShorter: body.confirmShorter === true });
     if (body.name === undefined && body.parentId === undefined && body.series !== undefined) {
+      await vault.retention.setCollectionSeries(actor, request.params.id, body.series, { confirmShorter: body.confirmShorter === true });
       return { ...presentCollection((await vault.collections.open(actor, request.params.id)).collection), series: body.series };
     }
+    // A series with a rename or move is decided now and written in the move's transaction: all or nothing.
+    const refile = body.series !== undefined ? await vault.retention.stageCollectionSeries(actor, request.params.id, body.series) : undefined;
     return presentCollection(await vault.collectionMoves.move(actor, request.params.id, {
       ...(body.name !== undefined ? { name: body.name } : {}), ...(body.parentId !== undefined ? { parentId: body.parentId } : {}),
-      ...(body.confirmShorter === true ? { confirmShorter: true } : {}),
+      ...(body.confirmShorter === true ? { confirmShorter: true } : {}), ...(refile ? { refile } : {}),
     }));
   });
 

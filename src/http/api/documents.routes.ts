@@ -185,7 +185,8 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
       tags: ['documents'], summary: 'Rename or move a document',
       description: 'Its service area, arrangement binding and classification floor follow the destination collection (a classification is raised, never lowered), '
         + 'and the file-type policy is applied to the new name (422 when refused). A move to another organisation is a copy there and a deletion here, '
-        + `all or nothing; the answer is then the new document, with its new id. ${NAME_TAKEN_409}`,
+        + 'all or nothing; the answer is then the new document, with its new id. A series given with a rename or move is written in the same transaction: '
+        + `if either is refused, neither is done. ${NAME_TAKEN_409}`,
       params: idParams,
       body: z.object({
         name: z.string().optional(), collectionId: z.string().optional(),
@@ -197,11 +198,13 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
   }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     const { series, confirmShorter, ...place } = request.body;
-    if (series !== undefined) await vault.retention.setDocumentSeries(actor, request.params.id, series, { confirmShorter: confirmShorter === true });
     if (series !== undefined && place.name === undefined && place.collectionId === undefined) {
+      await vault.retention.setDocumentSeries(actor, request.params.id, series, { confirmShorter: confirmShorter === true });
       return presentDocument((await vault.documents.get(actor, request.params.id)).document);
     }
-    return presentDocument(await vault.filing.move(actor, request.params.id, { ...place, ...(confirmShorter === true ? { confirmShorter } : {}) }));
+    // A series with a rename or move is decided now and written in the move's transaction: all or nothing.
+    const refile = series !== undefined ? await vault.retention.stageDocumentSeries(actor, request.params.id, series) : undefined;
+    return presentDocument(await vault.filing.move(actor, request.params.id, { ...place, ...(confirmShorter === true ? { confirmShorter } : {}), ...(refile ? { refile } : {}) }));
   });
 
   r.post('/documents/:id/copy', {

@@ -28,12 +28,17 @@ export const holdsRoutes = (vault: AppServices): FastifyPluginAsync => async (ap
   r.post('/holds', {
     schema: {
       tags: ['holds'], summary: "Place a legal hold in your organisation (records managers, DPOs; audited). Add documents and collections with POST /holds/{id}/items",
-      body: z.object({ name: z.string().describe('The case, inquiry or request, e.g. "Smith v Council"'), reason: z.string().optional().describe('Why the records must be kept (at least 10 characters)'), reference: z.string().nullish() }),
+      description: 'Documents and collections given here are put under the hold in the same transaction, all or nothing: one refused (not found, not your '
+        + "organisation's, destroyed) places no hold at all, so no empty hold is left in the register.",
+      body: z.object({
+        name: z.string().describe('The case, inquiry or request, e.g. "Smith v Council"'), reason: z.string().optional().describe('Why the records must be kept (at least 10 characters)'), reference: z.string().nullish(),
+        documentIds: z.array(z.string()).optional().describe('Documents to hold from the start'), collectionIds: z.array(z.string()).optional().describe('Collections to hold from the start'),
+      }),
     },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const { name, reason, reference } = request.body;
-    const hold = await vault.holds.create(actor, { name, reason: reason ?? '', reference: reference ?? null });
+    const { name, reason, reference, documentIds, collectionIds } = request.body;
+    const { hold } = await vault.holds.createOver(actor, { name, reason: reason ?? '', reference: reference ?? null }, { ...(documentIds ? { documentIds } : {}), ...(collectionIds ? { collectionIds } : {}) });
     return reply.status(201).send(presentHold(hold));
   });
 

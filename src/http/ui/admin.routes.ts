@@ -18,6 +18,8 @@ const DONE: Record<string, string> = {
   password: 'Your password was changed. You were signed out everywhere else. Your API tokens and WebDAV app passwords were revoked: create new ones below where you still need them.',
   broken: 'The lock was broken. Its holder can no longer write with it.',
   released: 'The version was released.', destroyed: 'The version was destroyed: its key is gone and it can never be read.',
+  'destroyed-reverted': 'The version was destroyed: its key is gone and it can never be read. The document is back to its latest readable version.',
+  'destroyed-document': 'The version was destroyed, and its document with it: it had no other readable version, so every version’s key is gone and none can ever be read.',
 };
 
 export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
@@ -183,10 +185,15 @@ export const adminPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, one(request.body?._csrf));
     const { versionId, step } = request.params;
     try {
-      if (step === 'release') await ui.vault.quarantine.release(web.actor, versionId, one(request.body.reason));
-      else if (step === 'destroy') await ui.vault.quarantine.destroy(web.actor, versionId);
-      else throw new DomainError('NOT_FOUND', 'No such action.');
-      return reply.redirect(`/admin/quarantine?done=${step === 'release' ? 'released' : 'destroyed'}`, 303);
+      if (step === 'release') {
+        await ui.vault.quarantine.release(web.actor, versionId, one(request.body.reason));
+        return reply.redirect('/admin/quarantine?done=released', 303);
+      }
+      if (step !== 'destroy') throw new DomainError('NOT_FOUND', 'No such action.');
+      // Said plainly when the document went back to an earlier version, or went with it.
+      const destroyed = await ui.vault.quarantine.destroy(web.actor, versionId);
+      const done = destroyed.kind === 'reverted' ? 'destroyed-reverted' : destroyed.kind === 'document' ? 'destroyed-document' : 'destroyed';
+      return reply.redirect(`/admin/quarantine?done=${done}`, 303);
     } catch (error) {
       // A release above the admin's clearance is told on the page, beside the item it refused (403).
       const aboveClearance = error instanceof DomainError && error.code === 'FORBIDDEN';

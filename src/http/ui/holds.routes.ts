@@ -86,12 +86,16 @@ export const holdPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const web = requireCsrf(ui, request, request.body?._csrf);
     const b = request.body ?? {};
     const target = b.documentId ? { documentId: b.documentId } : { collectionId: b.collectionId ?? '' };
+    const items = target.documentId ? { documentIds: [target.documentId] } : { collectionIds: [target.collectionId!] };
     try {
-      let holdId = b.holdId ?? '';
+      const holdId = b.holdId ?? '';
+      // A new hold and what it covers are written in one transaction (createOver): a document or folder refused
+      // (not there, not theirs, destroyed meanwhile) leaves no empty hold in the register.
       if (holdId === 'new' || holdId === '') {
-        holdId = (await ui.vault.holds.create(web.actor, { name: b.name ?? '', reason: b.reason ?? '', reference: b.reference ?? null })).id;
+        const { hold } = await ui.vault.holds.createOver(web.actor, { name: b.name ?? '', reason: b.reason ?? '', reference: b.reference ?? null }, items);
+        return reply.redirect(`/holds/${hold.id}?done=placed`, 303);
       }
-      await ui.vault.holds.addItems(web.actor, holdId, target.documentId ? { documentIds: [target.documentId] } : { collectionIds: [target.collectionId!] });
+      await ui.vault.holds.addItems(web.actor, holdId, items);
       return reply.redirect(`/holds/${holdId}?done=added`, 303);
     } catch (error) {
       if (!handled(error)) throw error;
