@@ -111,7 +111,7 @@ export function unrecordedDisposalStep(
 
 /** For `audit verify`: the first approved batch or decided item, of any organisation, no event vouches for. */
 export function unrecordedDisposalRow(
-  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>[]; items: readonly (DecidedItem & Pick<DisposalItem, 'batchId'>)[] },
+  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy' | 'kind' | 'earlyReason'>[]; items: readonly (DecidedItem & Pick<DisposalItem, 'batchId'>)[] },
   events: readonly (RecordingEvent & Pick<AuditEvent, 'targetIds'>)[],
 ): string | null {
   const itemsOf = new Map<string, (DecidedItem & Pick<DisposalItem, 'batchId'>)[]>();
@@ -124,7 +124,9 @@ export function unrecordedDisposalRow(
   const batches = new Map(rows.batches.map((b) => [b.id, b]));
   for (const [batchId, items] of itemsOf) {
     const batch = batches.get(batchId) ?? { id: batchId, status: 'review' as const, approvedBy: null };
-    const problem = unrecordedDisposalStep(batch, items, eventsOf.get(batchId) ?? []);
+    const problem = unrecordedDisposalStep(batch, items, eventsOf.get(batchId) ?? [])
+      // An early batch's items to destroy each need their proposal (`events` must hold PROPOSE_EARLY_ACTION's too).
+      ?? (batch.kind === 'early' ? unproposedEarlyItem(batch, items.filter((i) => i.decision === 'destroy'), eventsOf.get(batchId) ?? []) : null);
     if (problem) return problem;
   }
   for (const batch of rows.batches) {
