@@ -356,7 +356,9 @@ export interface CertificateSigner {
   verifierKey: string;
 }
 
-const range = (values: string[]): DateRange | null => {
+const range = (all: string[]): DateRange | null => {
+  // An early item of a record awaiting its trigger event, or unfiled, has no trigger or due date ('').
+  const values = all.filter((v) => v !== '');
   if (values.length === 0) return null;
   const sorted = [...values].sort();
   return { from: sorted[0]!, to: sorted.at(-1)! };
