@@ -6,7 +6,7 @@
 // The signer (AuditSequencerService) asks checkHistory before each signature; `audit verify` and the integrity
 // page run checkWholeLog.
 import { unrecordedArrangement } from '../domain/audit/arrangement-record.js';
-import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalRow } from '../domain/audit/disposal-record.js';
+import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, unrecordedDisposalRow } from '../domain/audit/disposal-record.js';
 import { HOLD_RECORD_ACTIONS, unrecordedHoldRow } from '../domain/audit/hold-record.js';
 import { BIN_RECORD_ACTIONS, COLLECTION_BIN_ACTIONS, unrecordedCollectionBinState, unrecordedDocumentBinState } from '../domain/audit/bin-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, unrecordedPlacementRow } from '../domain/audit/placement-record.js';
@@ -209,7 +209,7 @@ async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail:
   const unrecordedSubjectAccess = unrecordedSubjectAccessRow(subjectAccessRows, await subjectAccessEvents(), subjectAccessBefore);
   if (unrecordedSubjectAccess) return fail(o.sequencedSize, unrecordedSubjectAccess);
   const disposalRows = { batches: await repos.disposal.everyBatch(), items: await repos.disposal.everyDecidedItem() };
-  const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents(DISPOSAL_RECORD_ACTIONS));
+  const unrecordedDisposal = unrecordedDisposalRow(disposalRows, await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION]));
   if (unrecordedDisposal) return fail(o.sequencedSize, unrecordedDisposal);
   const namedOrphan = await removedOrphanNamedAgain(repos);
   if (namedOrphan) return fail(o.sequencedSize, namedOrphan);

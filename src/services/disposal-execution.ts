@@ -5,14 +5,14 @@
 // undoes the shredding.
 import { createHash } from 'node:crypto';
 import type { DestructionAction } from '../domain/access/actions.js';
-import { DISPOSAL_RECORD_ACTIONS, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, unproposedEarlyItem, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
 import { BIN_RECORD_ACTIONS, unrecordedBinning } from '../domain/audit/bin-record.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, lastPlacements, unrecordedPlace } from '../domain/audit/placement-record.js';
 import { IntegrityError } from '../domain/errors.js';
 import {
-  countItems, destroysItem, disposedName, parseTransferExport, transferGap, type DisposalBatch, type DisposalItem, type ItemOutcome, type TransferGap,
+  countItems, destroysItem, disposedName, isEarly, parseTransferExport, transferGap, type DisposalBatch, type DisposalItem, type ItemOutcome, type TransferGap,
 } from '../domain/records/disposal.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
@@ -26,7 +26,7 @@ import { shredVersions } from './shredding.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
 import { computeFacts } from './retention-facts.js';
-import { isDue, ukDate } from '../domain/records/retention.js';
+import { isDue, ukDate, type RetentionFacts } from '../domain/records/retention.js';
 
 export interface DisposalExecutionOptions {
   store: Store;
@@ -50,6 +50,19 @@ interface VouchingLog {
   placements: readonly AuditEvent[];
 }
 const PURGE_PAGE = 500;
+
+/**
+ * Whether the bin purge may destroy a binned document with these retention facts: unfiled (no series keeps it),
+ * or its retention ended on or before `today`. One under a series still awaiting its trigger event, or not yet
+ * due, is kept by the file plan, and so by the bin.
+ */
+const purgeable = (facts: RetentionFacts, today: string): boolean => facts.state === 'unfiled' || isDue(facts, today);
+
+/** For an early item: whether its row, read in the destroying transaction under its lock, is still in the bin. */
+const inTheBinNow = (documentId: string) => async (tx: Repos): Promise<boolean> => {
+  const current = await tx.documents.byId(documentId);
+  return current !== undefined && current.deletedAt !== null && current.status !== 'disposed';
+};
 
 /** How a refusal names a document: the batch's item, or the bin's. */
 const inBatch = (batch: DisposalBatch) => (documentId: string): string => `Document ${documentId} of disposal batch ${batch.id}`;
@@ -124,7 +137,11 @@ export class DisposalExecution {
     const events = await repos.audit.allowedEvents([...DISPOSAL_RECORD_ACTIONS, ...HOLD_RECORD_ACTIONS], { organisationId: batch.organisationId });
     const ids = toDestroy.map((i) => i.documentId);
     const log = { holds: events, placements: toDestroy.length === 0 ? [] : await this.placementEvents(repos, batch.organisationId, ids) };
-    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch.organisationId, ids, inBatch(batch), log));
+    // An early item is destroyed before its retention ends, on the strength of its proposal: a records manager's
+    // event naming the batch, the document and the reason's hash (read by document, as each is filed under it).
+    const unproposed = isEarly(batch) && toDestroy.length > 0 ? unproposedEarlyItem(batch, toDestroy, await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds: ids })) : null;
+    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? unproposed
+      ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch.organisationId, ids, inBatch(batch), log));
     if (problem) await this.refuse(batch, problem);
     return log;
   }
@@ -215,23 +232,39 @@ export class DisposalExecution {
     const exported = item.decision === 'transfer' ? (repos: Repos) => this.transferGap(repos, batch, item) : undefined;
     // Its place and holds checked again in the destroying transaction, on the rows as they are then
     // (locked): a row changed since requireVouched read it cannot slip between the check and the act.
-    const vouch = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch.organisationId, [item.documentId], inBatch(batch), log);
+    const placeOrHold = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch.organisationId, [item.documentId], inBatch(batch), log);
+    // An early item: its retention has not ended, so it goes only while still in the bin. Its row, read under the
+    // lock, says whether it is; the log must say so too (its latest deletion or restore event a deletion), since
+    // deleted_at is a row: a live record given a deleted_at by hand is not destroyed early.
+    const vouch = !isEarly(batch) ? placeOrHold : async (tx: Repos) => (await placeOrHold(tx)) ?? (await this.unvouchedBinning(tx, batch, item.documentId, now));
     // The batch's row says when it was due and under which series, as the sweep found it: its retention is
     // worked out again in the destroying transaction, so a record refiled, given a longer period or a later
     // event, or extended since it was proposed is not destroyed on the strength of a stale row.
-    const due = async (tx: Repos) => {
+    const due = isEarly(batch) ? inTheBinNow(item.documentId) : async (tx: Repos) => {
       const facts = (await computeFacts(tx, [item.documentId])).get(item.documentId)?.facts;
       return facts !== undefined && facts.state === 'scheduled' && facts.seriesCode === item.seriesCode && isDue(facts, ukDate(now));
     };
     // The outcome is written in the transaction that destroys the record: a run that stops between the two
     // would otherwise leave a destroyed record with no outcome, which the retry would find already gone.
     const settle = (tx: Repos) => tx.disposal.setOutcome(item.batchId, item.documentId, destroyedAs, now.toISOString());
-    const outcome = await this.destroy(document, 'document.dispose', { batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch, due, settle });
+    const outcome = await this.destroy(document, 'document.dispose', {
+      batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch, due, settle,
+      // An early item restored from the bin since it was proposed is kept: somebody decided it should be there after all.
+      notDueRefusal: isEarly(batch) ? 'not_in_bin' : 'retention_changed',
+    });
     if (typeof outcome === 'object') return outcome.unvouched;
     // Only the bin purge asks for 'restored' (inTheBinSince); a destruction recorded its own outcome.
     if (outcome === 'restored' || outcome === 'destroyed') return null;
     await setOutcome(outcome);
     return null;
+  }
+
+  /** For an early item in the bin now (its row, read under the lock): what the log does not vouch for in its being there (null: nothing). */
+  private async unvouchedBinning(tx: Repos, batch: DisposalBatch, documentId: string, now: Date): Promise<string | null> {
+    const current = await tx.documents.byId(documentId);
+    // Not in the bin: kept (inTheBinNow), no tampering to name.
+    if (!current || current.deletedAt === null) return null;
+    return unrecordedBinning(inBatch(batch)(documentId), documentId, await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [documentId] }), now.toISOString());
   }
 
   /** Why the batch's transfer package does not hold the record as it is now (null: it does). */
@@ -263,11 +296,14 @@ export class DisposalExecution {
     const refused: string[] = [];
     // Out of the bin's reach when their turn came, by their row read under its lock (restored, or deleted again since).
     const leftInTheBin: string[] = [];
+    // Filed records not yet due: the file plan keeps them, so the bin does too, until disposal review proposes them.
+    const kept: string[] = [];
+    const today = ukDate(this.o.clock.now());
     for (;;) {
-      // Purged documents leave the query; held and refused ones come back each page: page past them. So may one
+      // Purged documents leave the query; held, refused and kept ones come back each page: page past them. So may one
       // left in the bin: its row's deleted_at is compared as an instant under the lock, and as text by the query,
       // which for a value written by hand (another offset, say) can disagree; paged past, it cannot go round.
-      const passed = new Set([...held, ...refused, ...leftInTheBin]);
+      const passed = new Set([...held, ...refused, ...leftInTheBin, ...kept]);
       const ids = (await repos.disposal.binExpired(organisationId, cutoff, PURGE_PAGE + passed.size)).filter((id) => !passed.has(id));
       if (ids.length === 0) break;
       const facts = await this.o.retention.retentionFacts(ids);
@@ -275,11 +311,24 @@ export class DisposalExecution {
       const log: VouchingLog = { holds: await repos.audit.allowedEvents(HOLD_RECORD_ACTIONS, { organisationId }), placements: await this.placementEvents(repos, organisationId, ids) };
       for (const document of await repos.documents.byIds(ids)) {
         const f = facts.get(document.id);
+        // A record under a series whose retention has not ended is not the bin's to destroy: deleting it is not a
+        // records manager's decision. It stays in the bin, restorable, until the sweep proposes it once due (the
+        // sweep takes binned records) or a records manager destroys it early (DisposalService.proposeEarly). Not
+        // audited: it is left as it was, every day until then, and a daily event for each would flood the log.
+        if (f !== undefined && !purgeable(f, today)) {
+          kept.push(document.id);
+          continue;
+        }
         const seriesCode = f && f.state !== 'unfiled' ? f.seriesCode : '';
         const vouch = async (tx: Repos) => (await this.unvouchedPlaceOrHold(tx, organisationId, [document.id], inTheBin, log))
           // Read in this transaction: a deletion or restore commits with its event, and the row is locked.
           ?? unrecordedBinning(inTheBin(document.id), document.id, await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [document.id] }), cutoff);
-        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBinSince: cutoff });
+        // Asked again under the row's lock: a document filed under a series (or its folder moved under one) since the page was read is kept.
+        const due = async (tx: Repos) => {
+          const now = (await computeFacts(tx, [document.id])).get(document.id)?.facts;
+          return now === undefined || purgeable(now, today);
+        };
+        const outcome = await this.destroy(document, 'document.purge', { batchId: null, seriesCode, vouch, inTheBinSince: cutoff, due, notDueRefusal: null });
         if (typeof outcome === 'object') {
           await this.o.access.recordRefusal(this.o.system, 'document.purge', { organisationId, ids: { documentId: document.id } }, 'not_vouched_for');
           this.o.audit.raiseTamperingAlarm('disposal', `The bin purge refused to purge document ${document.id}; it stays in the bin. ${outcome.unvouched}`);
@@ -287,6 +336,7 @@ export class DisposalExecution {
         } else if (outcome === 'held') held.push(document.id);
         // Restored meanwhile (perhaps deleted again, its bin period begun afresh): not purged.
         else if (outcome === 'restored') leftInTheBin.push(document.id);
+        else if (outcome === 'not_due') kept.push(document.id);
         else purged.push(document.id);
       }
     }
@@ -310,7 +360,11 @@ export class DisposalExecution {
        * For the bin purge: only while it is still in the bin, deleted no later than this cutoff (else 'restored',
        * nothing done). Its page was read before: a record restored and deleted again since is in the bin afresh.
        */ inTheBinSince?: string;
-      /** For a disposal: whether the record is due now under the series it was proposed under (else 'not_due', kept). */ due?: (repos: Repos) => Promise<boolean>;
+      /**
+       * For a disposal: whether the record is due now under the series it was proposed under, or for an early item still in
+       * the bin; for the bin purge, whether its retention lets it go (else 'not_due', kept).
+       */ due?: (repos: Repos) => Promise<boolean>;
+      /** The reason a 'not_due' refusal is audited with; null: not audited (the bin purge leaves a filed record quietly). */ notDueRefusal?: string | null;
       /** For a disposal: records the item's outcome in the destroying transaction, with the destruction. */ settle?: (repos: Repos) => Promise<void>;
     },
   ): Promise<'destroyed' | 'gone' | 'held' | 'changed' | 'not_due' | 'restored' | { unvouched: string }> {
@@ -368,8 +422,9 @@ export class DisposalExecution {
     if (done === 'already') return 'destroyed';
     if (done === 'restored') return 'restored';
     if (done === 'not_due') {
-      // Kept, and the refusal recorded like any other: its retention no longer makes it due.
-      await this.o.access.recordRefusal(this.o.system, action, { organisationId: document.organisationId, ids }, 'retention_changed');
+      // Kept, and the refusal recorded like any other: its retention no longer makes it due (or, early, it left the bin).
+      const refusal = context.notDueRefusal === undefined ? 'retention_changed' : context.notDueRefusal;
+      if (refusal !== null) await this.o.access.recordRefusal(this.o.system, action, { organisationId: document.organisationId, ids }, refusal);
       return 'not_due';
     }
     if ('unvouched' in done) return done;

@@ -6,9 +6,9 @@ import type { Readable } from 'node:stream';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, IntegrityError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { disposeBatchJob } from '../domain/jobs/kinds.js';
-import { DISPOSAL_RECORD_ACTIONS, decisionTerms, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, decisionTerms, reasonSha256, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
 import {
-  countItems, destroysItem, exclusionKey, parseTransferExport, pendingItems, transferGap, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
+  countItems, destroysItem, exclusionKey, isEarly, parseTransferExport, pendingItems, transferGap, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
 } from '../domain/records/disposal.js';
 import { compareDates, isCalendarDate, isDue, ukDate } from '../domain/records/retention.js';
 import type { Clock, EncryptedBlobs } from '../domain/ports.js';
@@ -152,6 +152,89 @@ export class DisposalService {
   }
 
   /**
+   * A records manager's early destruction: proposes, for destruction before their retention ends, the named
+   * documents of their organisation that are in the bin (somebody already decided they should not be there: a
+   * payslip put in the wrong council's folder, a data breach to undo), with a reason. The batch (kind 'early')
+   * is then decided, approved and carried out by the dispose-batch job like any other, which destroys an early
+   * item on the strength of this proposal's events (one per document, naming the batch and the reason's SHA-256)
+   * instead of its due date, while it is still in the bin; a legal hold wins as for every destruction.
+   * Refused, audited, 404: anyone but a records manager of the organisation that owns the documents (decide(),
+   * `records.dispose`). Then 409: a document not in the bin, or already in an open batch; 409 naming the hold:
+   * one under a legal hold (decide(), `records.dispose` asked of the record). 400: no reason.
+   */
+  async proposeEarly(actor: Actor, documentIds: readonly string[], reason: string): Promise<BatchView> {
+    const ids = [...new Set(documentIds)];
+    if (ids.length === 0) throw invalid('Name at least one document in the bin to destroy early.', { field: 'documentIds' });
+    const repos = this.o.store.repos;
+    const found = new Map((await repos.documents.byIds(ids)).filter((d) => d.status !== 'disposed').map((d) => [d.id, d]));
+    const first = found.get(ids[0]!);
+    // Existence and permission first: a document not there, and one of another organisation, are told alike (404).
+    if (!first) throw notFound('document');
+    const organisationId = first.organisationId;
+    await this.o.access.requireOrganisation(actor, 'records.dispose', organisationId, { documentId: first.id }, { missing: 'document' });
+    const userId = personOf(actor);
+    for (const id of ids) {
+      const d = found.get(id);
+      if (!d) throw notFound('document');
+      // Each document's own organisation asked of decide(): one of another organisation is refused (audited, 404) like the first.
+      if (d.organisationId !== organisationId) {
+        await this.o.access.requireOrganisation(actor, 'records.dispose', d.organisationId, { documentId: id }, { missing: 'document' });
+        throw invalid('The documents to destroy early must all be of one organisation: propose each organisation\'s apart.', { field: 'documentIds' });
+      }
+    }
+    const trimmed = reason.trim();
+    if (trimmed.length < 5) throw invalid('Give the reason for destroying these records before their retention ends (at least 5 characters).', { field: 'reason' });
+    const live = ids.filter((id) => found.get(id)!.deletedAt === null);
+    if (live.length > 0) throw conflict(notInTheBin(live));
+    const open = await repos.disposal.documentsInOpenBatches(organisationId);
+    const proposed = ids.filter((id) => open.has(id));
+    if (proposed.length > 0) throw conflict(`Document ${proposed[0]} is already in a disposal batch not yet carried out: decide it there.`);
+    // A hold refuses a proposal to destroy, as it refuses a decision to (409 naming the hold, audited legal_hold).
+    const answers = await this.o.access.decisions(actor, ids.map((id) => ({ action: 'records.dispose' as const, resource: documentResource(found.get(id)!) })));
+    const refused = answers.findIndex((answer) => !answer.allow);
+    if (refused !== -1) {
+      const document = found.get(ids[refused]!)!;
+      const answer = answers[refused]!;
+      await this.o.access.recordDenial(actor, 'records.dispose', { organisationId, ids: { documentId: document.id } }, answer);
+      if (answer.hold) throw await this.o.access.heldError(actor, 'document', organisationId, answer.hold);
+      throw notFound('document');
+    }
+    const now = this.o.clock.now();
+    const facts = await this.o.retention.retentionFacts(ids);
+    const batch: DisposalBatch = {
+      id: randomUUID(), organisationId, status: 'review', dueBy: ukDate(now), createdAt: now.toISOString(), createdBy: userId,
+      approvedAt: null, approvedBy: null, executedAt: null, certificateId: null, kind: 'early', earlyReason: trimmed,
+    };
+    // What the record's retention was when it was proposed: the certificate says it was destroyed before then.
+    const items: DisposalItem[] = ids.map((documentId) => {
+      const f = facts.get(documentId);
+      const scheduled = f?.state === 'scheduled' ? f : null;
+      return {
+        batchId: batch.id, documentId, seriesCode: f && f.state !== 'unfiled' ? f.seriesCode : '', trigger: f && f.state !== 'unfiled' ? f.trigger : 'created',
+        triggerDate: scheduled?.triggerDate ?? '', dueAt: scheduled?.dueAt ?? '', action: f && f.state !== 'unfiled' ? f.action : 'destroy',
+        excludedBy: [], decision: 'pending', decidedBy: null, decidedAt: null, extendTo: null, reason: null, outcome: null, executedAt: null,
+      };
+    });
+    const reasonHash = reasonSha256(trimmed);
+    await changeDecidedWithin(this.o, actor, [organisationAction('records.dispose', organisationId, {}, 'disposal.propose', 'document')], async (tx, { actor: acting, decision }) => {
+      // Read again under the transaction: restored, or put into a batch, since.
+      const now2 = await tx.documents.byIds(ids);
+      const restored = now2.filter((d) => d.deletedAt === null || d.status === 'disposed').map((d) => d.id);
+      if (restored.length > 0) throw conflict(notInTheBin(restored));
+      const openNow = await tx.disposal.documentsInOpenBatches(organisationId);
+      const taken = ids.find((id) => openNow.has(id));
+      if (taken) throw conflict(`Document ${taken} is already in a disposal batch not yet carried out: decide it there.`);
+      await tx.disposal.insertBatch(batch, items);
+      await tx.audit.insert([
+        auditEvent(acting, 'disposal.propose', { organisationId, ids: { batchId: batch.id, kind: 'early', items: String(items.length), reasonSha256: reasonHash } }, decision, now),
+        // One per document, filed under it: what the disposal job and the certificate take the early destruction on.
+        ...ids.map((documentId) => auditEvent(acting, PROPOSE_EARLY_ACTION, { organisationId, ids: { batchId: batch.id, documentId, reasonSha256: reasonHash } }, decision, now)),
+      ]);
+    });
+    return this.get(actor, batch.id);
+  }
+
+  /**
    * The daily sweep job: runs the sweep as the system at most once per UK day per organisation
    * (recorded in the database, so several worker processes sweep once between them).
    */
@@ -217,6 +300,10 @@ export class DisposalService {
     const userId = personOf(actor);
     if (batch.status !== 'review') throw conflict('This batch has been approved: its decisions are final.');
     if (inputs.length === 0) throw invalid('Give at least one decision.', { field: 'items' });
+    // An early batch proposes binned records for destruction and nothing else: there is no due date to extend, nor
+    // an archive's claim on what somebody deleted. To keep one, restore it from the bin: the job then keeps it.
+    const notDestroy = isEarly(batch) ? inputs.find((input) => input.decision !== 'destroy') : undefined;
+    if (notDestroy) throw invalid(`Document ${notDestroy.documentId} is proposed for early destruction: it can only be decided "destroy". To keep it, restore it from the bin; the batch then keeps it.`, { field: 'decision' });
     const items = new Map((await this.o.store.repos.disposal.items(batchId)).map((i) => [i.documentId, i]));
     const now = this.o.clock.now();
     const today = ukDate(now);
@@ -427,6 +514,12 @@ function sameDecisions(before: readonly DisposalItem[], now: readonly DisposalIt
   const terms = (i: DisposalItem) => JSON.stringify([i.documentId, i.decision, i.decidedBy, i.decidedAt, i.extendTo, i.reason]);
   const was = new Set(before.map(terms));
   return before.length === now.length && now.every((i) => was.has(terms(i)));
+}
+
+/** Why documents not in the bin cannot be proposed for early destruction, said to a person. */
+function notInTheBin(ids: readonly string[]): string {
+  const which = ids.length === 1 ? `Document ${ids[0]} is` : `Documents ${ids.join(', ')} are`;
+  return `${which} not in the bin: only a document somebody has deleted can be destroyed before its retention ends. Delete it first, then propose it again.`;
 }
 
 const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;

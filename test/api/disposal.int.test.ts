@@ -4,13 +4,13 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { disposalSweepJob } from '../../src/domain/jobs/kinds.js';
-import { checkCertificate } from '../../src/domain/records/certificate.js';
+import { checkCertificate, describeCheck } from '../../src/domain/records/certificate.js';
 import { ukDate } from '../../src/domain/records/retention.js';
 import { systemActor } from '../../src/services/identity.service.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
-import { DIALECTS, createOrganisation, realClockUnless, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
+import { HR_03, fileCollectionUnder, type SeriesSpec, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
+import { DIALECTS, createOrganisation, createPartnership, realClockUnless, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 import { FormClient, addPerson } from '../ui/support.js';
 import { unzip, zipEntryNames } from '../support/zip.js';
 import { PROPFIND_ALL, dav, davUser, type DavUser } from '../webdav/support.js';
@@ -456,5 +456,156 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect((await t.vault.store.repos.documents.byId(held))!.status).not.toBe('disposed');
     expect((await t.vault.store.repos.documents.byId(fresh))!.status).not.toBe('disposed');
     expect((await api(t.app, payrollMember).post(`documents/${held}/restore`)).statusCode).toBe(200);
+  });
+
+  /** Payslips: kept six years from creation. */
+  const PAY_06: SeriesSpec = { code: 'PAY-06', trigger: 'created', retainYears: 6, action: 'destroy', serviceArea: 'payroll' };
+  const DAY_MS = 24 * 3600 * 1000;
+  const NOT_FOUND = 'No document with that id exists, or you do not have access to it.';
+  const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+  /** A payslip filed under PAY-06 (six years), uploaded and deleted by its payroll team: in the bin. */
+  async function binnedPayslip(payrollMember: TestUser, name = `payslip-${Math.random().toString(36).slice(2, 8)}.txt`): Promise<string> {
+    const res = await upload(t.app, payrollMember, org.collections.payroll!, name, `payslip ${name}\n`);
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
+    return id;
+  }
+
+  async function refusalsBy(userId: string) {
+    await t.vault.audit.sequencer.flush();
+    return t.vault.store.db.selectFrom('audit_events').select(['action', 'reason', 'document_id']).where('decision', '=', 'deny').where('actor_user_id', '=', userId).orderBy('seq').execute();
+  }
+
+  it('keeps in the bin a record its file plan keeps six years, deleted by its team, after the bin period; purges an unfiled one and a filed one already due', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const financeMember = await org.user({ teams: ['finance'] });
+    const filed = await binnedPayslip(payrollMember);
+    const unfiled = (await upload(t.app, financeMember, org.collections.finance!, `invoice-${Date.now()}.txt`, 'invoice\n')).json().id as string;
+    expect((await api(t.app, financeMember).delete(`documents/${unfiled}`)).statusCode).toBe(204);
+    const due = await applicationDocument(`application-${Date.now()}.txt`);
+    expect((await api(t.app, member).delete(`documents/${due}`)).statusCode).toBe(204);
+
+    const lastDeletedAt = (await t.vault.store.repos.documents.byId(due))!.deletedAt!;
+    clock.set(new Date(Date.parse(lastDeletedAt) + 31 * DAY_MS).toISOString());
+    const result = await t.vault.disposal.purgeBin(org.id).finally(() => clock.set(null));
+    expect({ ...result, purged: [...result.purged].sort() }).toEqual({ purged: [unfiled, due].sort(), held: [], refused: [] });
+    expect((await t.vault.store.repos.documents.byId(unfiled))!.status).toBe('disposed');
+    expect((await t.vault.store.repos.documents.byId(due))!.status).toBe('disposed');
+    // The six-year record stays in the bin, unpurged and unaudited by the purge, and can be restored.
+    expect((await t.vault.store.repos.documents.byId(filed))).toMatchObject({ status: 'available', deletedAt: expect.any(String) });
+    expect((await auditOf(filed)).filter((e) => e.action === 'document.purge')).toEqual([]);
+    expect((await api(t.app, payrollMember).post(`documents/${filed}/restore`)).statusCode).toBe(200);
+  });
+
+  it('lets a records manager destroy a binned record early, with a reason: destroyed by the job, on a certificate that verifies and names the reason\'s hash', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const id = await binnedPayslip(payrollMember);
+    const blobs = await blobIdsOf(id);
+    const reason = 'Payslip of another council uploaded in error: data breach DB-2026-41';
+
+    const proposed = await api(t.app, manager).post('disposal/early', { documentIds: [id], reason });
+    expect(proposed.statusCode, proposed.body).toBe(201);
+    const batch = proposed.json();
+    expect(batch).toMatchObject({ kind: 'early', status: 'review', items: [{ documentId: id, seriesCode: 'PAY-06', decision: 'pending' }] });
+    // Early items are destroyed or not at all: nothing to extend or transfer.
+    const extend = expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'extend', extendTo: '2040-01-01', reason: 'keep it longer' }] }), 400);
+    expect(extend.detail).toBe(`Document ${id} is proposed for early destruction: it can only be decided "destroy". To keep it, restore it from the bin; the batch then keeps it.`);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    await t.vault.disposal.execute(batch.id);
+
+    expect((await t.vault.store.repos.documents.byId(id))!.status).toBe('disposed');
+    for (const v of await t.vault.store.repos.documents.versions(id)) expect(v.wrappedKey.length).toBe(0);
+    const stored = await storedBlobs();
+    for (const blobId of blobs) expect(stored.has(blobId)).toBe(false);
+    const cert = (await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`)).json();
+    expect(cert.early).toEqual({ reasonSha256: sha256(reason), documentIds: [id] });
+    const check = checkCertificate(cert, t.vault.audit.proofs.verifierKey);
+    expect(check).toMatchObject({ ok: true, destroyed: 1, early: { documents: 1, reasonSha256: sha256(reason) } });
+    expect(describeCheck(check)).toContain(`Destroyed before their retention ended (early destruction): 1, reason SHA-256 ${sha256(reason)}.`);
+    // A certificate that hides the early destruction fails the check.
+    const { early: _early, ...hidden } = cert;
+    expect(checkCertificate(hidden, t.vault.audit.proofs.verifierKey)).toMatchObject({ ok: false });
+    // The log holds the reason's hash, never its text.
+    const proposal = (await auditOf(id)).find((e) => e.action === 'disposal.propose-early');
+    expect(proposal).toMatchObject({ decision: 'allow', actorUserId: manager.id, targetIds: { batchId: batch.id, documentId: id, reasonSha256: sha256(reason) } });
+    const texts = await t.vault.store.db.selectFrom('audit_events').select('target_ids').where('target_ids', 'like', '%DB-2026-41%').execute();
+    expect(texts).toEqual([]);
+  });
+
+  it('refuses an early destruction of a held record (409 naming the hold, audited) and of a live one (409)', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const held = await binnedPayslip(payrollMember);
+    const holdId = await placeHold(t.vault, org.id, { documentId: held });
+    const refused = expectProblem(await api(t.app, manager).post('disposal/early', { documentIds: [held], reason: 'Uploaded in error' }), 409);
+    expect(refused.detail).toContain(`(hold ${holdId})`);
+    expect((await refusalsBy(manager.id)).at(-1)).toEqual({ action: 'records.dispose', reason: 'legal_hold', document_id: held });
+
+    const live = (await upload(t.app, payrollMember, org.collections.payroll!, `live-${Date.now()}.txt`, 'live payslip\n')).json().id as string;
+    const notBinned = expectProblem(await api(t.app, manager).post('disposal/early', { documentIds: [live], reason: 'Uploaded in error' }), 409);
+    expect(notBinned.detail).toBe(`Document ${live} is not in the bin: only a document somebody has deleted can be destroyed before its retention ends. Delete it first, then propose it again.`);
+    expect(await t.vault.store.repos.disposal.batches(org.id)).toEqual([]);
+  });
+
+  it('keeps an early-proposed record held after approval (outcome held) and one restored from the bin (kept, audited not_in_bin)', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const held = await binnedPayslip(payrollMember);
+    const restored = await binnedPayslip(payrollMember);
+    const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [held, restored], reason: 'Uploaded in error' })).json();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [held, restored].map((documentId) => ({ documentId, decision: 'destroy' })) })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    await placeHold(t.vault, org.id, { documentId: held });
+    expect((await api(t.app, payrollMember).post(`documents/${restored}/restore`)).statusCode).toBe(200);
+    await t.vault.disposal.execute(batch.id);
+    const items = (await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items as { documentId: string; outcome: string }[];
+    expect(Object.fromEntries(items.map((i) => [i.documentId, i.outcome]))).toEqual({ [held]: 'held', [restored]: 'not_due' });
+    for (const id of [held, restored]) expect((await t.vault.store.repos.documents.byId(id))!.status).toBe('available');
+    expect((await auditOf(restored)).find((e) => e.action === 'document.dispose')).toMatchObject({ decision: 'deny', reason: 'not_in_bin' });
+  });
+
+  it('refuses early destruction to a partner\'s records manager, a host team managing the record, and a member of the owning organisation (404, audited)', async () => {
+    const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
+    const owner = await partner.user({ teams: ['payroll'] });
+    const id = (await upload(t.app, owner, partner.collections.payroll!, 'payslip.txt', 'payslip\n')).json().id as string;
+    expect((await api(t.app, owner).delete(`documents/${id}`)).statusCode).toBe(204);
+    const hostManager = await host.user({ roles: ['records_manager'], teams: ['payroll'] });
+    const serving = await host.user({ teams: ['payroll'] });
+    const colleague = await partner.user({ teams: ['payroll'] });
+    for (const user of [hostManager, serving, colleague]) {
+      const problem = expectProblem(await api(t.app, user).post('disposal/early', { documentIds: [id], reason: 'Uploaded in error' }), 404);
+      expect(problem.detail).toBe(NOT_FOUND);
+      expect(await refusalsBy(user.id)).toEqual([{ action: 'records.dispose', reason: expect.any(String), document_id: id }]);
+    }
+    expect(await t.vault.store.repos.disposal.batches(partner.id)).toEqual([]);
+    expect((await t.vault.store.repos.documents.byId(id))!.status).toBe('available');
+  });
+
+  // Last: it raises the integrity alarm, which stops this vault's signer.
+  it('refuses to carry out a batch written as early in the database (not_vouched_for): the job does not skip the due check on a row\'s word', async () => {
+    await freshOrganisation();
+    // An honest batch of a record due, decided and approved; a database administrator then marks it early (as if a
+    // records manager had proposed its records with a reason), so that the job would ask no due date of them.
+    const due = await applicationDocument(`application-${Date.now()}.txt`);
+    const batch = await sweep();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: due, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    const db = t.vault.store.db;
+    await db.updateTable('disposal_batches').set({ kind: 'early', early_reason: 'Uploaded in error' }).where('id', '=', batch.id).execute();
+    await expect(t.vault.disposal.execute(batch.id)).rejects.toThrow(`Document ${due} of disposal batch ${batch.id} is to be destroyed before its retention ends, but no records manager's proposal of it in this batch, with the reason the batch gives, is recorded`);
+    expect((await t.vault.store.repos.documents.byId(due))!.status).toBe('available');
+    expect(await t.vault.audit.alarm.currentAlarm()).toMatchObject({ source: 'disposal' });
+    await t.vault.audit.sequencer.flush();
+    const refusal = await db.selectFrom('audit_events').select(['action', 'reason']).where('decision', '=', 'deny').where('action', '=', 'disposal.execute').where('target_ids', 'like', `%${batch.id}%`).execute();
+    expect(refusal).toEqual([{ action: 'disposal.execute', reason: 'not_vouched_for' }]);
   });
 });

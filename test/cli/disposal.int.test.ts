@@ -1,5 +1,6 @@
 // `strongroom disposal sweep` and `disposal list`: the operator proposes a batch of an organisation's
-// records due by a date and lists its batches; a second sweep with nothing new creates nothing.
+// records due by a date and lists its batches; a second sweep with nothing new creates nothing. `disposal early`:
+// a records manager proposes a binned record for destruction before its retention ends, and only a binned one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
 import { runCli } from '../support/cli.js';
@@ -26,6 +27,9 @@ describe.each(DIALECTS)('disposal commands on %s', (dialect) => {
     const id = (await upload(v.app, staff, org.collections.hr!, 'applicant.txt', 'application\n')).json().id as string;
     // Process completed 1 March 2025: HR-03 (1 year) makes it due 1 March 2026.
     await recordEvent(v.vault, org.id, id, 'process_complete', '2025-03-01');
+    const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
+    const binned = (await upload(v.app, staff, org.collections.hr!, 'wrong-council.txt', 'payslip\n')).json().id as string;
+    expect((await v.app.inject({ method: 'DELETE', url: `/api/v1/documents/${binned}`, headers: { authorization: `Bearer ${staff.token}` } })).statusCode).toBe(204);
     await closeKeepingData(v);
     const cli = (args: string[]) => runCli(['--data', place.dataDir, ...args], { env: place.env });
 
@@ -48,5 +52,17 @@ describe.each(DIALECTS)('disposal commands on %s', (dialect) => {
     expect(bad.stderr).toContain('expected a date as YYYY-MM-DD');
     const help = await cli(['disposal', 'sweep', '--help']);
     expect(help.stdout).toContain('--due-by <date>');
+
+    const live = await cli(['disposal', 'early', id, '--reason', 'Uploaded to the wrong council', '--as', manager.email]);
+    expect(live.code).not.toBe(0);
+    expect(live.stderr).toContain(`Document ${id} is not in the bin: only a document somebody has deleted can be destroyed before its retention ends.`);
+    const proposed = await cli(['disposal', 'early', binned, '--reason', 'Uploaded to the wrong council', '--as', manager.email]);
+    expect(proposed.code, proposed.stderr).toBe(0);
+    const earlyId = proposed.stdout.trim();
+    expect(earlyId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(proposed.stderr).toContain('Proposed 1 record(s) for early destruction');
+    const json = JSON.parse((await cli(['disposal', 'list', '--org', org.slug, '--json'])).stdout) as { id: string; kind: string }[];
+    expect(json.find((b) => b.id === earlyId)).toMatchObject({ kind: 'early' });
+    expect((await cli(['disposal', 'early', '--help'])).stdout).toContain('--reason <text>');
   });
 });

@@ -1,5 +1,6 @@
 // The disposal review pages: a records manager runs a sweep, decides each record (a bad extension is
-// shown as a GOV.UK error and changes nothing), and approves; others are not offered the pages.
+// shown as a GOV.UK error and changes nothing), and approves; others are not offered the pages. A records
+// manager proposes a binned record for early destruction from its page; nobody else is offered the button.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
@@ -74,5 +75,39 @@ describe.each(DIALECTS)('disposal review pages on %s', (dialect) => {
     expect(await memberClient.signIn(member.email)).not.toContain('href="/disposal"');
     expect((await memberClient.get('/disposal')).status).toBe(404);
     expect((await memberClient.get(batchUrl)).status).toBe(404);
+  });
+
+  it('offers a records manager early destruction of a binned record on its page (a reason required), and nobody else, nor for a live record', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const staff = await addPerson(t.vault, org.slug, { teams: ['hr'] });
+    const uploader = await org.user({ teams: ['hr'] });
+    const name = `wrong-council-${Date.now()}.txt`;
+    const id = (await upload(t.app, uploader, org.collections.hr!, name, 'payslip\n')).json().id as string;
+    const live = (await upload(t.app, uploader, org.collections.hr!, `live-${Date.now()}.txt`, 'payslip\n')).json().id as string;
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/documents/${id}`, headers: { authorization: `Bearer ${uploader.token}` } })).statusCode).toBe(204);
+    const manager = await addPerson(t.vault, org.slug, { roles: ['records_manager'], teams: ['hr'] });
+    const secret = await enrolTotp(t.vault, manager.id);
+    const client = new FormClient(base);
+    await client.signIn(manager.email, undefined, secret);
+    expect((await client.get(`/documents/${live}`)).text).not.toContain('Propose for early destruction');
+    const page = await client.get(`/documents/${id}`);
+    expect(page.text).toContain('Propose for early destruction');
+    const csrf = FormClient.csrf(page.text);
+    const bare = await client.post(`/documents/${id}/dispose-early`, { _csrf: csrf, reason: '' });
+    expect(bare.status).toBe(400);
+    expect(bare.text).toContain('govuk-error-summary');
+    expect(bare.text).toContain('Give the reason for destroying these records before their retention ends');
+    expect(await t.vault.store.repos.disposal.batches(org.id)).toEqual([]);
+    const proposed = await client.post(`/documents/${id}/dispose-early`, { _csrf: csrf, reason: 'Payslip of another council: breach DB-7' });
+    expect(proposed.status).toBe(303);
+    expect(proposed.location).toMatch(/^\/disposal\/[0-9a-f-]{36}$/);
+    const batch = await client.get(proposed.location!);
+    expect(batch.text).toContain('Early destruction: these records are in the bin');
+    expect(batch.text).toContain(name);
+
+    const memberClient = new FormClient(base);
+    await memberClient.signIn(staff.email);
+    expect((await memberClient.get(`/documents/${id}`)).text).not.toContain('Propose for early destruction');
   });
 });

@@ -1,9 +1,11 @@
 // Disposal review from the command line, as the operator (the system actor, channel cli): run an
-// organisation's sweep now, and list its batches. Deciding and approving stay with the organisation's
-// records manager, in the web interface or the API.
+// organisation's sweep now, and list its batches; and, as a records manager (--as), propose documents in the
+// bin for early destruction. Deciding and approving stay with the organisation's records manager, in the web
+// interface or the API.
 import { InvalidArgumentError, type Command } from 'commander';
 import { isCalendarDate } from '../../domain/records/retention.js';
 import { systemActor } from '../../services/identity.service.js';
+import { actingAs } from '../acting-as.js';
 import { output, say, withVault } from '../context.js';
 
 const calendarDate = (value: string): string => {
@@ -12,7 +14,7 @@ const calendarDate = (value: string): string => {
 };
 
 export function registerDisposalCommands(program: Command): void {
-  const disposal = program.command('disposal').description('disposal review: propose batches of records whose retention has ended, and list them');
+  const disposal = program.command('disposal').description('disposal review: propose batches of records whose retention has ended, or of binned records to destroy early, and list them');
 
   disposal
     .command('sweep')
@@ -32,6 +34,22 @@ export function registerDisposalCommands(program: Command): void {
         return;
       }
       say(`Proposed ${view.counts.items} record(s) for disposal review (${view.counts.excluded} held and excluded), due by ${view.batch.dueBy}.`);
+      output(view.batch.id);
+    });
+
+  disposal
+    .command('early')
+    .description('propose documents in the bin for destruction before their retention ends, with a reason (a record uploaded in error: '
+      + 'a payslip in the wrong council\'s folder). Creates a disposal batch of kind "early", which the organisation\'s records manager then '
+      + 'decides (destroy) and approves in the web interface or the API; the job destroys them and issues a certificate of destruction naming '
+      + 'the reason\'s SHA-256. Each document must be in the bin. Prints the batch id')
+    .argument('<document-ids...>', 'the documents (in the bin) to destroy early')
+    .requiredOption('--reason <text>', 'why they must be destroyed before their retention ends (its events hold only its SHA-256)')
+    .requiredOption('--as <email>', 'the records manager of the organisation that owns them (their permissions apply)')
+    .addHelpText('after', '\nExample: strongroom disposal early 3f1c… --reason "Payslip uploaded to the wrong council: data breach DB-2026-41" --as records.manager@council.gov.uk')
+    .action(async (documentIds: string[], opts: { reason: string; as: string }, command: Command) => {
+      const view = await withVault(command, async (vault) => vault.disposal.proposeEarly(await actingAs(vault, opts.as, 'disposal.propose'), documentIds, opts.reason));
+      say(`Proposed ${view.counts.items} record(s) for early destruction: decide and approve batch ${view.batch.id} to destroy ${view.counts.items === 1 ? 'it' : 'them'}.`);
       output(view.batch.id);
     });
 

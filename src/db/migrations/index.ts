@@ -50,6 +50,7 @@ import * as m202612250200 from './202612250200_finished_jobs.js';
 import * as m202612250300 from './202612250300_subject_access_parts_hold.js';
 import * as m202612250400 from './202612250400_documents_by_organisation_id.js';
 import * as m202612260000 from './202612260000_live_name_keys.js';
+import * as m202612260100 from './202612260100_early_destruction.js';
 
 export interface Migration {
   name: string;
@@ -106,4 +107,5 @@ export const migrations: Migration[] = [
   { name: m202612250300.SUBJECT_ACCESS_PARTS_HOLD_MIGRATION, up: m202612250300.up },
   { name: m202612250400.DOCUMENTS_BY_ORGANISATION_ID_MIGRATION, up: m202612250400.up },
   { name: m202612260000.LIVE_NAME_KEYS_MIGRATION, up: m202612260000.up },
+  { name: m202612260100.EARLY_DESTRUCTION_MIGRATION, up: m202612260100.up },
 ];

@@ -1,14 +1,15 @@
 // Disposal review batches and their items, certificates of destruction, and the stubs destroyed documents leave.
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { exclusionKey, type BatchStatus, type DisposalBatch, type DisposalItem, type DisposalStub, type ItemDecision, type ItemOutcome } from '../../domain/records/disposal.js';
 import type { DisposalAction } from '../../domain/records/series.js';
 import type { DisposalRepository } from '../../domain/repositories.js';
 import type { DisposalBatchesTable, DisposalItemsTable, DisposalStubsTable, Schema } from '../schema.js';
 import { IN_THE_BIN } from '../migrations/202612250000_bin_by_organisation.js';
 
-const toBatch = (r: DisposalBatchesTable): DisposalBatch => ({
+const toBatch = (r: Selectable<DisposalBatchesTable>): DisposalBatch => ({
   id: r.id, organisationId: r.organisation_id, status: r.status as BatchStatus, dueBy: r.due_by, createdAt: r.created_at, createdBy: r.created_by,
   approvedAt: r.approved_at, approvedBy: r.approved_by, executedAt: r.executed_at, certificateId: r.certificate_id,
+  kind: r.kind === 'early' ? 'early' : 'due', earlyReason: r.early_reason,
 });
 
 const toItem = (r: DisposalItemsTable): DisposalItem => ({
@@ -29,6 +30,7 @@ export class DisposalRepo implements DisposalRepository {
     await this.db.insertInto('disposal_batches').values({
       id: b.id, organisation_id: b.organisationId, status: b.status, due_by: b.dueBy, created_at: b.createdAt, created_by: b.createdBy,
       approved_at: b.approvedAt, approved_by: b.approvedBy, executed_at: b.executedAt, certificate_id: b.certificateId,
+      kind: b.kind ?? 'due', early_reason: b.earlyReason ?? null,
     }).execute();
     for (let i = 0; i < items.length; i += 200) {
       await this.db.insertInto('disposal_items').values(items.slice(i, i + 200).map((it) => ({

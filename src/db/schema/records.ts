@@ -1,5 +1,6 @@
 // Table types of records management: record series and their revisions, retention events, legal
 // holds, disposal batches, their items, certificates and stubs.
+import type { Generated } from 'kysely';
 
 export interface RecordSeriesTable {
   organisation_id: string;
@@ -74,6 +75,10 @@ export interface DisposalBatchesTable {
   approved_by: string | null;
   executed_at: string | null;
   certificate_id: string | null;
+  /** 'due' (a sweep's) or 'early' (a records manager's early destruction of binned documents; migration 202612260100). */
+  kind: Generated<string>;
+  /** For an early batch: the records manager's reason (its events hold only its SHA-256). */
+  early_reason: string | null;
 }
 
 export interface DisposalItemsTable {

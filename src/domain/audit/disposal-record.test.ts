@@ -1,6 +1,6 @@
 // A decision's new due date and reason, as its event records them: compared when recorded, not before.
 import { describe, expect, it } from 'vitest';
-import { decisionTerms, unrecordedDisposalStep } from './disposal-record.js';
+import { PROPOSE_EARLY_ACTION, decisionTerms, reasonSha256, unrecordedDisposalRow, unrecordedDisposalStep } from './disposal-record.js';
 
 const batch = { id: 'b', status: 'review' as const, approvedBy: null };
 const decide = (ids: Record<string, string>) => ({ action: 'disposal.decide', decision: 'allow' as const, actorUserId: 'rm', targetIds: { batchId: 'b', documentId: 'd', decision: 'extend', ...ids } });
@@ -21,5 +21,24 @@ describe('a decision\'s terms vouched for by its event', () => {
 
   it('an event recorded before the terms were (no extendTo, no reasonSha256) vouches for the decision and person only', () => {
     expect(unrecordedDisposalStep(batch, [{ ...item, extendTo: '2027-03-31', reason: 'Anything' }], [decide({})])).toBeNull();
+  });
+});
+
+describe('an early batch vouched for by its proposals (audit verify)', () => {
+  const early = { id: 'b', status: 'review' as const, approvedBy: null, kind: 'early' as const, earlyReason: 'Uploaded in error' };
+  const destroy = { batchId: 'b', documentId: 'd', decision: 'destroy' as const, decidedBy: 'rm', extendTo: null, reason: null };
+  const decided = decide({ decision: 'destroy', ...decisionTerms(destroy) });
+  const proposal = (reason: string) => ({ action: PROPOSE_EARLY_ACTION, decision: 'allow' as const, actorUserId: 'rm', targetIds: { batchId: 'b', documentId: 'd', reasonSha256: reasonSha256(reason) } });
+
+  it('passes with the proposal naming the batch, the document and the reason\'s hash', () => {
+    expect(unrecordedDisposalRow({ batches: [early], items: [destroy] }, [proposal('Uploaded in error'), decided])).toBeNull();
+  });
+
+  it('names a batch written as early with no proposal, or whose reason was rewritten', () => {
+    const named = 'Document d of disposal batch b is to be destroyed before its retention ends, but no records manager\'s proposal of it in this batch, with the reason the batch gives, is recorded: it was written into the database directly, not by Strongroom.';
+    expect(unrecordedDisposalRow({ batches: [early], items: [destroy] }, [decided])).toBe(named);
+    expect(unrecordedDisposalRow({ batches: [early], items: [destroy] }, [proposal('Another reason'), decided])).toBe(named);
+    // A sweep's batch needs none.
+    expect(unrecordedDisposalRow({ batches: [{ ...early, kind: 'due' }], items: [destroy] }, [decided])).toBeNull();
   });
 });

@@ -11,6 +11,15 @@ import type { DisposalBatch, DisposalItem } from '../records/disposal.js';
 
 export const DISPOSAL_RECORD_ACTIONS = ['disposal.decide', 'disposal.approve'] as const;
 
+/**
+ * A records manager's proposal of one binned document for destruction before its retention ends: one event
+ * per document, filed under it, naming the early batch and the SHA-256 of the reason. Read by document.
+ */
+export const PROPOSE_EARLY_ACTION = 'disposal.propose-early';
+
+/** The SHA-256 (hex) of a reason given in free text: what an event records of it. */
+export const reasonSha256 = (reason: string): string => createHash('sha256').update(reason, 'utf8').digest('hex');
+
 type RecordingEvent = Pick<AuditEvent, 'action' | 'decision' | 'targetIds' | 'actorUserId'>;
 
 const DIRECT = 'it was written into the database directly, not by Strongroom.';
@@ -24,7 +33,7 @@ const NONE = 'none';
  * free text, which may name people, and events hold no personal details), each `none` when there is none.
  */
 export function decisionTerms(item: { extendTo: string | null; reason: string | null }): { extendTo: string; reasonSha256: string } {
-  return { extendTo: item.extendTo ?? NONE, reasonSha256: item.reason === null ? NONE : createHash('sha256').update(item.reason, 'utf8').digest('hex') };
+  return { extendTo: item.extendTo ?? NONE, reasonSha256: item.reason === null ? NONE : reasonSha256(item.reason) };
 }
 
 type DecidedItem = Pick<DisposalItem, 'documentId' | 'decision' | 'decidedBy'> & Partial<Pick<DisposalItem, 'extendTo' | 'reason'>>;
@@ -102,7 +111,7 @@ export function unrecordedDisposalStep(
 
 /** For `audit verify`: the first approved batch or decided item, of any organisation, no event vouches for. */
 export function unrecordedDisposalRow(
-  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy'>[]; items: readonly (DecidedItem & Pick<DisposalItem, 'batchId'>)[] },
+  rows: { batches: readonly Pick<DisposalBatch, 'id' | 'status' | 'approvedBy' | 'kind' | 'earlyReason'>[]; items: readonly (DecidedItem & Pick<DisposalItem, 'batchId'>)[] },
   events: readonly (RecordingEvent & Pick<AuditEvent, 'targetIds'>)[],
 ): string | null {
   const itemsOf = new Map<string, (DecidedItem & Pick<DisposalItem, 'batchId'>)[]>();
@@ -115,13 +124,41 @@ export function unrecordedDisposalRow(
   const batches = new Map(rows.batches.map((b) => [b.id, b]));
   for (const [batchId, items] of itemsOf) {
     const batch = batches.get(batchId) ?? { id: batchId, status: 'review' as const, approvedBy: null };
-    const problem = unrecordedDisposalStep(batch, items, eventsOf.get(batchId) ?? []);
+    const problem = unrecordedDisposalStep(batch, items, eventsOf.get(batchId) ?? [])
+      // An early batch's items to destroy each need their proposal (`events` must hold PROPOSE_EARLY_ACTION's too).
+      ?? (batch.kind === 'early' ? unproposedEarlyItem(batch, items.filter((i) => i.decision === 'destroy'), eventsOf.get(batchId) ?? []) : null);
     if (problem) return problem;
   }
   for (const batch of rows.batches) {
     if (itemsOf.has(batch.id)) continue;
     const problem = unrecordedDisposalStep(batch, [], eventsOf.get(batch.id) ?? []);
     if (problem) return problem;
+  }
+  return null;
+}
+
+/**
+ * For an early batch (a records manager's destruction of binned records before their retention ends): the
+ * first item to be destroyed that no proposal event vouches for, said to a person; null when each is. The
+ * disposal job destroys an early item without its retention having ended, on the strength of this alone (with
+ * its decision and the approval, as for every batch): so each item must have a `disposal.propose-early` event,
+ * by a person, naming this batch, the document, and the SHA-256 of the reason the batch's row holds. A row
+ * written as an early batch by hand (or its reason rewritten) has none. `events`: the allowed proposal events
+ * of these documents.
+ */
+export function unproposedEarlyItem(
+  batch: Pick<DisposalBatch, 'id' | 'earlyReason'>,
+  items: readonly Pick<DisposalItem, 'documentId'>[],
+  events: readonly RecordingEvent[],
+): string | null {
+  const reason = batch.earlyReason ?? null;
+  for (const item of items) {
+    const proposed = events.some((e) => e.action === PROPOSE_EARLY_ACTION && e.decision === 'allow' && e.actorUserId !== null
+      && e.targetIds.batchId === batch.id && e.targetIds.documentId === item.documentId && reason !== null && e.targetIds.reasonSha256 === reasonSha256(reason));
+    if (!proposed) {
+      return `Document ${item.documentId} of disposal batch ${batch.id} is to be destroyed before its retention ends, but no records manager's proposal of it `
+        + `in this batch${reason === null ? '' : ', with the reason the batch gives,'} is recorded: ${DIRECT}`;
+    }
   }
   return null;
 }

@@ -16,6 +16,7 @@ import { BUNDLE_FORMAT, checkBundle, type BundleEvent } from '../audit/bundle.js
 import { canonicalJson, type AuditEvent } from '../audit/event.js';
 import { assertVerifierKey, openCheckpoint, openNote } from '../audit/signed-note.js';
 import { conflict, DomainError, IntegrityError } from '../errors.js';
+import { PROPOSE_EARLY_ACTION, reasonSha256 } from '../audit/disposal-record.js';
 import type { HoldRef } from './holds.js';
 import type { DisposalBatch, DisposalItem, DisposalStub } from './disposal.js';
 import type { RecordSeries } from './series.js';
@@ -31,7 +32,7 @@ export const EXECUTE_ACTION = 'disposal.execute';
 export const DECIDE_ACTION = 'disposal.decide';
 export const APPROVE_ACTION = 'disposal.approve';
 /** Everything a (format 2) certificate's proof holds. */
-export const PROVEN_ACTIONS = [DISPOSE_ACTION, EXECUTE_ACTION, DECIDE_ACTION, APPROVE_ACTION] as const;
+export const PROVEN_ACTIONS = [DISPOSE_ACTION, EXECUTE_ACTION, DECIDE_ACTION, APPROVE_ACTION, PROPOSE_EARLY_ACTION] as const;
 const UNPROVEN_IN_FORMAT_1 = 'who authorised it and the decisions to destroy (a format 1 certificate carries only the destruction events)';
 
 export interface CertificateSeries {
@@ -111,6 +112,12 @@ export interface CertificateBody {
   /** The person whose `disposal.approve` event is in the proof, and that event's time. */
   authorisedBy: { userId: string; name: string; at: string };
   executedAt: string;
+  /**
+   * Only on the certificate of an early batch: its records were destroyed before their retention ended, on a
+   * records manager's proposal with a reason (its SHA-256: the reason is free text, kept with the batch). Each
+   * listed document's `disposal.propose-early` event, naming this hash, is in the proof.
+   */
+  early?: { reasonSha256: string; documentIds: string[] };
   /** The destruction, decision and approval events with inclusion proofs against one signed checkpoint of the audit log. */
   proof: { origin: string; checkpoint: string; events: BundleEvent[] };
 }
@@ -125,6 +132,8 @@ export type CertificateCheck =
     ok: true; id: string; batchId: string; organisation: { id: string; name: string }; destroyed: number; executedAt: string; treeSize: number; events: number; bodySha256: string;
     /** What the certificate states that its proof does not cover (only ever for a format 1 certificate). */
     unproven: string[];
+    /** An early batch's: how many records were destroyed before their retention ended, and the reason's SHA-256. */
+    early?: { documents: number; reasonSha256: string };
   }
   | { ok: false; problem: string };
 
@@ -197,6 +206,7 @@ export function checkCertificate(cert: unknown, verifierKey: string): Certificat
   return {
     ok: true, id: cert.id, batchId: cert.batchId as string, organisation: { id: organisation.id, name: organisation.name }, destroyed: documents.length,
     executedAt: cert.executedAt as string, treeSize: bundle.treeSize, events: bundle.events, bodySha256: digest, unproven: provesAuthorisation ? [] : [UNPROVEN_IN_FORMAT_1],
+    ...(isRecord(cert.early) ? { early: { documents: (cert.early.documentIds as unknown[]).length, reasonSha256: cert.early.reasonSha256 as string } } : {}),
   };
 }
 
@@ -215,6 +225,7 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
   const disposeEvents = new Map<string, AuditEvent[]>();
   const decisions = new Map<string, AuditEvent>();
   const approvals: AuditEvent[] = [];
+  const earlyProposals = new Map<string, AuditEvent>();
   for (const { event } of events) {
     if (event.targetIds.batchId !== batchId) return `Event ${event.seq} (${event.action}) is not about batch ${batchId}.`;
     if (event.decision !== 'allow') return `Event ${event.seq} (${event.action}) records a refusal, not a destruction or its authorisation.`;
@@ -227,6 +238,8 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
       if ((decisions.get(id)?.seq ?? -1) < event.seq) decisions.set(id, event);
     } else if (provesAuthorisation && event.action === APPROVE_ACTION) {
       approvals.push(event);
+    } else if (provesAuthorisation && event.action === PROPOSE_EARLY_ACTION) {
+      earlyProposals.set(event.targetIds.documentId ?? '', event);
     } else if (event.action !== EXECUTE_ACTION) {
       return `Event ${event.seq} is a ${event.action} event, not a destruction event${provesAuthorisation ? ' or its authorisation' : ''}.`;
     }
@@ -249,6 +262,8 @@ function checkContents(cert: Record<string, unknown>, events: BundleEvent[], pro
   if (provesAuthorisation) {
     const unproven = checkAuthorisation(cert, documents, decisions, approvals, disposeEvents);
     if (unproven) return unproven;
+    const early = checkEarly(cert.early, documents as { documentId: string }[], earlyProposals, approvals[0]!);
+    if (early) return early;
   }
   const c = counts as unknown as CertificateCounts;
   const transferred = documents.filter((d: { outcome?: unknown }) => d.outcome === 'transferred').length;
@@ -293,6 +308,30 @@ function checkAuthorisation(cert: Record<string, unknown>, documents: unknown[],
   return undefined;
 }
 
+/**
+ * An early batch's records were destroyed before their retention ended: the certificate must say so (`early`)
+ * exactly when the proof holds proposals to destroy early, list every destroyed document as such, and each must
+ * have its proposal, naming the reason's hash the certificate gives, before the approval. A certificate cannot
+ * pass early destruction off as a due one, nor claim a reason its proposals did not give.
+ */
+function checkEarly(early: unknown, documents: readonly { documentId: string }[], proposals: Map<string, AuditEvent>, approval: AuditEvent): string | undefined {
+  if (early === undefined) {
+    return proposals.size === 0 ? undefined : 'The proof has proposals to destroy records before their retention ended, but the certificate does not say they were destroyed early.';
+  }
+  if (!isRecord(early) || typeof early.reasonSha256 !== 'string' || !Array.isArray(early.documentIds)) return 'The certificate\'s early destruction section is malformed.';
+  const named = new Set(early.documentIds.map(String));
+  if (named.size !== documents.length || documents.some((d) => !named.has(d.documentId))) {
+    return 'The certificate\'s early destruction section does not name exactly the documents it lists as destroyed.';
+  }
+  for (const { documentId } of documents) {
+    const proposal = proposals.get(documentId);
+    if (!proposal || proposal.targetIds.reasonSha256 !== early.reasonSha256 || proposal.seq > approval.seq) {
+      return `Document ${documentId} has no proven proposal to destroy it early, with the reason the certificate gives, before the batch was approved (seq ${approval.seq}).`;
+    }
+  }
+  return undefined;
+}
+
 export interface BuildCertificateInput {
   id: string;
   issuedAt: string;
@@ -317,7 +356,9 @@ export interface CertificateSigner {
   verifierKey: string;
 }
 
-const range = (values: string[]): DateRange | null => {
+const range = (all: string[]): DateRange | null => {
+  // An early item of a record awaiting its trigger event, or unfiled, has no trigger or due date ('').
+  const values = all.filter((v) => v !== '');
   if (values.length === 0) return null;
   const sorted = [...values].sort();
   return { from: sorted[0]!, to: sorted.at(-1)! };
@@ -376,6 +417,7 @@ export function buildCertificate(input: BuildCertificateInput, signer: Certifica
     method: DESTRUCTION_METHOD,
     authorisedBy: { userId: approval.actorUserId, name: input.approverName(approval.actorUserId), at: approval.time },
     executedAt: batch.executedAt,
+    ...(batch.kind === 'early' ? { early: { reasonSha256: reasonSha256(batch.earlyReason ?? ''), documentIds: documents.map((d) => d.documentId) } } : {}),
     proof: { origin: head.origin, checkpoint: input.proof.checkpoint, events: [...input.proof.events].sort((a, b) => a.leafIndex - b.leafIndex) },
   };
   const certificate: DestructionCertificate = { ...body, signature: signer.sign(signedText(head.origin, body.id, certificateBodySha256(body))) };
@@ -389,12 +431,15 @@ export function serialiseCertificate(certificate: DestructionCertificate): strin
   return `${JSON.stringify(certificate, null, 1)}\n`;
 }
 
+const plainText = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');
+
 /** The one-line answer an auditor reads. */
 export function describeCheck(check: CertificateCheck): string {
   if (!check.ok) return `Certificate FAILED: ${check.problem.replace(/[\p{Cc}\p{Cf}]/gu, '?')}`;
   const unproven = check.unproven.length > 0 ? ` Not proven by the audit log: ${check.unproven.join('; ')}.` : '';
+  const early = check.early ? ` Destroyed before their retention ended (early destruction): ${check.early.documents}, reason SHA-256 ${plainText(check.early.reasonSha256)}.` : '';
   const n = check.destroyed;
   // Names reach the auditor's terminal: no control characters (escape sequences, new lines) get through.
   const plain = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');
-  return `Certificate ${plain(check.id)} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${plain(check.organisation.name)} on ${plain(check.executedAt.slice(0, 10))}, checkpoint tree size ${check.treeSize}.${unproven}`;
+  return `Certificate ${plain(check.id)} is valid: ${n} document${n === 1 ? '' : 's'} destroyed for ${plain(check.organisation.name)} on ${plain(check.executedAt.slice(0, 10))}, checkpoint tree size ${check.treeSize}.${early}${unproven}`;
 }

@@ -9,6 +9,14 @@ import type { DisposalAction, RetentionTrigger } from './series.js';
 export const BATCH_STATUSES = ['review', 'approved', 'executed'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
+/**
+ * due: proposed by a sweep, of records whose retention has ended. early: proposed by a records manager, of
+ * named documents in the bin, to be destroyed before their retention ends (a record uploaded in error: a
+ * payslip in the wrong council's folder), with a reason; see docs/records.md "Early destruction".
+ */
+export const BATCH_KINDS = ['due', 'early'] as const;
+export type BatchKind = (typeof BATCH_KINDS)[number];
+
 export const ITEM_DECISIONS = ['pending', 'destroy', 'extend', 'transfer'] as const;
 export type ItemDecision = (typeof ITEM_DECISIONS)[number];
 
@@ -38,7 +46,14 @@ export interface DisposalBatch {
   executedAt: string | null;
   /** Set once executed: the certificate of destruction for this batch. */
   certificateId: string | null;
+  /** Absent: 'due' (every batch before early destruction was a sweep's). */
+  kind?: BatchKind;
+  /** For an early batch: the records manager's reason for destroying its records before their retention ends. */
+  earlyReason?: string | null;
 }
+
+/** Whether the batch is a records manager's early destruction (not a sweep's proposal of records due). */
+export const isEarly = (batch: Pick<DisposalBatch, 'kind'>): boolean => batch.kind === 'early';
 
 export interface DisposalItem {
   batchId: string;

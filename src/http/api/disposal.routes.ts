@@ -38,6 +38,20 @@ export const disposalRoutes = (vault: AppServices): FastifyPluginAsync => async 
     return view ? reply.status(201).send(presentBatchView(view)) : reply.status(200).send({ batch: null });
   });
 
+  r.post('/disposal/early', {
+    schema: {
+      tags: ['disposal'], summary: 'Propose documents in the bin for destruction before their retention ends (records managers of the owning organisation)',
+      description: 'Creates a disposal batch of kind `early` for the named documents, each of which must be in the bin (deleted, not yet purged), with the reason (required; '
+        + 'its audit events hold only its SHA-256). The batch is then decided (destroy only), approved and carried out like any other, and its certificate of destruction says '
+        + 'its records were destroyed before their retention ended, with the reason\'s hash. 201 with the batch. 404 (audited) for anyone but a records manager of the '
+        + 'organisation that owns the documents; 409 for a document not in the bin, or already in an open batch; 409 naming the hold for a held one; 400 without a reason.',
+      body: z.object({ documentIds: z.array(z.string()).min(1).max(1000), reason: z.string().max(2000) }),
+    },
+  }, async (request, reply) => {
+    const actor = await bearerActor(vault.identity, request);
+    return reply.status(201).send(presentBatchView(await vault.disposal.proposeEarly(actor, request.body.documentIds, request.body.reason)));
+  });
+
   r.get('/disposal/batches', { schema: { tags: ['disposal'], summary: "Your organisation's disposal batches, newest first, with their counts" } }, async (request) => {
     const actor = await bearerActor(vault.identity, request);
     return { batches: (await vault.disposal.list(actor, actor.organisationId ?? '')).map((b) => presentBatch(b.batch, b.counts)) };

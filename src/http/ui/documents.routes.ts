@@ -41,12 +41,14 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const asked = [
       ask('document.download'), ask('document.version'), ask('document.rename'), ask('document.classify', { newClassification: document.classification }),
       ask('document.delete'), ask('document.restore'), ask('document.access-history'),
+      // Early destruction of a binned record: its owning organisation's records manager, as the proposal asks (records.dispose).
+      ask('records.dispose'),
       ...newest.map((v) => ask('document.download', { resource: { ...resource, versionScan: v.scanStatus } })),
     ];
     const answers = await ui.vault.access.can(web.actor, asked);
-    const [download, version, rename, classify, remove, restore, history] = answers;
-    const may = { download, version, rename, classify, delete: remove, restore, history };
-    const downloadable = Object.fromEntries(newest.map((v, i) => [v.number, answers[7 + i] === true]));
+    const [download, version, rename, classify, remove, restore, history, dispose] = answers;
+    const may = { download, version, rename, classify, delete: remove, restore, history, disposeEarly: dispose === true && document.deletedAt !== null };
+    const downloadable = Object.fromEntries(newest.map((v, i) => [v.number, answers[8 + i] === true]));
     const destinations = rename ? await ui.vault.collections.visible(web.actor, document.organisationId) : [];
     const query = request.query as { notice?: string };
     // Legal holds over it, and "Place on hold" for its own organisation's records managers and DPOs.
@@ -137,6 +139,13 @@ export const documentPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       const document = await ui.vault.documents.remove(web.actor, id);
       return `/collections/${document.collectionId}?notice=deleted`;
     });
+  });
+
+  app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/dispose-early', async (request, reply) => {
+    const web = requireCsrf(ui, request, request.body?._csrf);
+    const id = request.params.id;
+    const reason = typeof request.body?.reason === 'string' ? request.body.reason : '';
+    return change(request, reply, id, 'reason', async () => `/disposal/${(await ui.vault.disposal.proposeEarly(web.actor, [id], reason)).batch.id}`);
   });
 
   app.post<{ Params: { id: string }; Body: Form }>('/documents/:id/restore', async (request, reply) => {
