@@ -324,11 +324,13 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
 
   it('keeps a record named like the package\'s own metadata.json apart from it: its bytes cannot stand in for what the package says of it', async () => {
     await freshOrganisation();
-    // An uploader's file whose name, in any case, is the package's own file beside it, holding metadata of the uploader's choosing.
+    // An uploader's file whose name, in any case, is the package's own file beside it, holding metadata of the uploader's choosing
+    // (two spellings, in two folders: one folder holds one of them, capital letters apart).
     const forged = `${JSON.stringify({ reason: 'forged', sha256: '0'.repeat(64) })}\n`;
+    const subfolder = (await api(t.app, member).post('collections', { name: `Forms ${Date.now()}`, parentId: org.collections.hr, serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).json();
     const ids: string[] = [];
-    for (const name of ['metadata.json', 'METADATA.JSON']) {
-      const res = await upload(t.app, member, org.collections.hr!, name, forged);
+    for (const [name, folderId] of [['metadata.json', org.collections.hr!], ['METADATA.JSON', subfolder.id as string]] as const) {
+      const res = await upload(t.app, member, folderId, name, forged);
       expect(res.statusCode, res.body).toBe(201);
       ids.push(res.json().id as string);
       await recordEvent(t.vault, org.id, ids.at(-1)!, 'process_complete', yearsAgo(2));
