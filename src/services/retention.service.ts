@@ -212,17 +212,10 @@ export class RetentionService {
 
   /** Files a collection (and everything below it without a series of its own) under a series, or unfiles it (null). */
   async setCollectionSeries(actor: Actor, collectionId: string, code: string | null, options: { confirmShorter?: boolean } = {}): Promise<void> {
-    const collection = await this.liveCollection(collectionId);
-    const organisationId = collection.organisationId;
-    const target = { organisationId, ids: { collectionId, ...(code ? { seriesCode: code } : {}) } };
-    const org = { kind: 'organisation' as const, organisationId };
-    const [filePlan, manage] = await this.o.access.decisions(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
-    // Either right will do; a refusal is audited (and answered 404) as the records manager's action.
-    if (!filePlan!.allow && !manage!.allow) await this.o.access.require(actor, 'records.file-plan', org, target, { missing: 'collection' });
-    if (code !== null) await this.requireSeries(organisationId, code);
+    const { organisationId, target, right } = await this.decideCollectionFiling(actor, collectionId, code);
     const now = this.o.clock.now();
     // Decided again inside the transaction, on the actor as it reads them, by the right that allowed it before.
-    const again = organisationAction(filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections', organisationId, target.ids, 'records.collection.series', 'collection');
+    const again = organisationAction(right, organisationId, target.ids, 'records.collection.series', 'collection');
     await changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision }) => {
       // What it reaches: every document below the collection filed under a series before or after the change.
       const below = () => documentsBelow(repos, organisationId, collectionId);
@@ -234,10 +227,7 @@ export class RetentionService {
 
   /** Files one document under its own series (overriding its collection's), or back under its collection's (null). */
   async setDocumentSeries(actor: Actor, documentId: string, code: string | null, options: { confirmShorter?: boolean } = {}): Promise<void> {
-    const doc = await this.liveDocument(documentId);
-    const target = { organisationId: doc.organisationId, ids: { documentId, ...(code ? { seriesCode: code } : {}) } };
-    await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
-    if (code !== null) await this.requireSeries(doc.organisationId, code);
+    const { doc, target } = await this.decideDocumentFiling(actor, documentId, code);
     const now = this.o.clock.now();
     await changeDecidedWithin(this.o, actor, [organisationAction('records.file-plan', doc.organisationId, target.ids, 'records.document.series', 'document')], async (repos, { actor: acting, decision }) => {
       await refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
@@ -252,24 +242,38 @@ export class RetentionService {
    * was decided leaves the document's series as it was) and the two are confirmed together.
    */
   async stageDocumentSeries(actor: Actor, documentId: string, code: string | null): Promise<StagedRefiling> {
-    const doc = await this.liveDocument(documentId);
-    const target = { organisationId: doc.organisationId, ids: { documentId, ...(code ? { seriesCode: code } : {}) } };
-    await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
-    if (code !== null) await this.requireSeries(doc.organisationId, code);
+    const { doc, target } = await this.decideDocumentFiling(actor, documentId, code);
     return this.staged(actor, 'records.document.series', target, { kind: 'document', organisationId: doc.organisationId }, (repos) => repos.retention.setDocumentSeries(documentId, code));
   }
 
   /** As stageDocumentSeries, for a collection (and everything below it without a series of its own) renamed or moved in the same request. */
   async stageCollectionSeries(actor: Actor, collectionId: string, code: string | null): Promise<StagedRefiling> {
-    const collection = await this.liveCollection(collectionId);
-    const organisationId = collection.organisationId;
+    const { organisationId, target, right } = await this.decideCollectionFiling(actor, collectionId, code);
+    return this.staged(actor, 'records.collection.series', target, { kind: 'collection', organisationId }, (repos) => repos.retention.setCollectionSeries(collectionId, code), right);
+  }
+
+  /** Whether the actor may file this document under `code` (the records manager's right; the series in the file plan), before any transaction. */
+  private async decideDocumentFiling(actor: Actor, documentId: string, code: string | null) {
+    const doc = await this.liveDocument(documentId);
+    const target = { organisationId: doc.organisationId, ids: { documentId, ...(code ? { seriesCode: code } : {}) } };
+    await this.o.access.require(actor, 'records.file-plan', { kind: 'organisation', organisationId: doc.organisationId }, target, { missing: 'document' });
+    if (code !== null) await this.requireSeries(doc.organisationId, code);
+    return { doc, target };
+  }
+
+  /**
+   * Whether the actor may file this collection under `code`, and by which right: a records manager's, or an org admin's
+   * managing collections (either will do; a refusal is audited, and answered 404, as the records manager's action).
+   */
+  private async decideCollectionFiling(actor: Actor, collectionId: string, code: string | null) {
+    const { organisationId } = await this.liveCollection(collectionId);
     const target = { organisationId, ids: { collectionId, ...(code ? { seriesCode: code } : {}) } };
     const org = { kind: 'organisation' as const, organisationId };
     const [filePlan, manage] = await this.o.access.decisions(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
     if (!filePlan!.allow && !manage!.allow) await this.o.access.require(actor, 'records.file-plan', org, target, { missing: 'collection' });
     if (code !== null) await this.requireSeries(organisationId, code);
-    return this.staged(actor, 'records.collection.series', target, { kind: 'collection', organisationId }, (repos) => repos.retention.setCollectionSeries(collectionId, code),
-      filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections');
+    const right: 'records.file-plan' | 'organisation.manage-collections' = filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections';
+    return { organisationId, target, right };
   }
 
   private staged(
