@@ -573,6 +573,25 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect((await auditOf(restored)).find((e) => e.action === 'document.dispose')).toMatchObject({ decision: 'deny', reason: 'not_in_bin' });
   });
 
+  it('keeps an early-proposed record restored from the bin and deleted again since (not_in_bin): the proposal was of the record as it was binned then', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const id = await binnedPayslip(payrollMember);
+    const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [id], reason: 'Uploaded in error' })).json();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    // Its team wanted it after all, and later deleted it again (an ordinary deletion: the bin keeps a filed record).
+    expect((await api(t.app, payrollMember).post(`documents/${id}/restore`)).statusCode).toBe(200);
+    expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
+    await t.vault.disposal.execute(batch.id);
+    const items = (await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items as { documentId: string; outcome: string }[];
+    expect(items.map((i) => i.outcome)).toEqual(['not_due']);
+    expect((await t.vault.store.repos.documents.byId(id))).toMatchObject({ status: 'available', deletedAt: expect.any(String) });
+    expect((await auditOf(id)).find((e) => e.action === 'document.dispose')).toMatchObject({ decision: 'deny', reason: 'not_in_bin' });
+    expect(await t.vault.audit.alarm.currentAlarm()).toBeNull();
+  });
+
   it('refuses early destruction to a partner\'s records manager, a host team managing the record, and a member of the owning organisation (404, audited)', async () => {
     const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
     const owner = await partner.user({ teams: ['payroll'] });
