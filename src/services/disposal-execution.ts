@@ -58,10 +58,25 @@ const PURGE_PAGE = 500;
  */
 const purgeable = (facts: RetentionFacts, today: string): boolean => facts.state === 'unfiled' || isDue(facts, today);
 
-/** For an early item: whether its row, read in the destroying transaction under its lock, is still in the bin. */
-const inTheBinNow = (documentId: string) => async (tx: Repos): Promise<boolean> => {
+/**
+ * When a records manager proposed this document for early destruction in this batch, by the log (the batch's
+ * created_at is a row: moved later by hand, it would make a deletion since look older than the proposal).
+ */
+const proposedAt = async (tx: Repos, batch: DisposalBatch, documentId: string): Promise<string | null> =>
+  (await tx.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds: [documentId] }))
+    .find((e) => e.targetIds.batchId === batch.id && e.targetIds.documentId === documentId)?.time ?? null;
+
+/**
+ * For an early item: whether its row, read in the destroying transaction under its lock, is still in the bin,
+ * and has been since it was proposed. The proposal was of the record as it was binned then: one restored since
+ * (its team wanted it after all, and may have changed it) and deleted again is an ordinary deletion, which the
+ * bin keeps like any filed record's, not this batch's to destroy.
+ */
+const inTheBinSinceProposed = (batch: DisposalBatch, documentId: string) => async (tx: Repos): Promise<boolean> => {
   const current = await tx.documents.byId(documentId);
-  return current !== undefined && current.deletedAt !== null && current.status !== 'disposed';
+  if (current === undefined || current.deletedAt === null || current.status === 'disposed') return false;
+  const proposed = await proposedAt(tx, batch, documentId);
+  return proposed !== null && Date.parse(current.deletedAt) <= Date.parse(proposed);
 };
 
 /** How a refusal names a document: the batch's item, or the bin's. */
@@ -233,14 +248,15 @@ export class DisposalExecution {
     // Its place and holds checked again in the destroying transaction, on the rows as they are then
     // (locked): a row changed since requireVouched read it cannot slip between the check and the act.
     const placeOrHold = (tx: Repos) => this.unvouchedPlaceOrHold(tx, batch.organisationId, [item.documentId], inBatch(batch), log);
-    // An early item: its retention has not ended, so it goes only while still in the bin. Its row, read under the
-    // lock, says whether it is; the log must say so too (its latest deletion or restore event a deletion), since
-    // deleted_at is a row: a live record given a deleted_at by hand is not destroyed early.
-    const vouch = !isEarly(batch) ? placeOrHold : async (tx: Repos) => (await placeOrHold(tx)) ?? (await this.unvouchedBinning(tx, batch, item.documentId, now));
+    // An early item: its retention has not ended, so it goes only while in the bin since it was proposed (not restored
+    // and deleted again since). Its row, read under the lock, says whether it is; the log must say so too (its latest
+    // deletion or restore event a deletion no later than the proposal), since deleted_at is a row: a live record given
+    // a deleted_at by hand, or one deleted again whose deleted_at is written back, is not destroyed early.
+    const vouch = !isEarly(batch) ? placeOrHold : async (tx: Repos) => (await placeOrHold(tx)) ?? (await this.unvouchedBinning(tx, batch, item.documentId));
     // The batch's row says when it was due and under which series, as the sweep found it: its retention is
     // worked out again in the destroying transaction, so a record refiled, given a longer period or a later
     // event, or extended since it was proposed is not destroyed on the strength of a stale row.
-    const due = isEarly(batch) ? inTheBinNow(item.documentId) : async (tx: Repos) => {
+    const due = isEarly(batch) ? inTheBinSinceProposed(batch, item.documentId) : async (tx: Repos) => {
       const facts = (await computeFacts(tx, [item.documentId])).get(item.documentId)?.facts;
       return facts !== undefined && facts.state === 'scheduled' && facts.seriesCode === item.seriesCode && isDue(facts, ukDate(now));
     };
@@ -249,7 +265,7 @@ export class DisposalExecution {
     const settle = (tx: Repos) => tx.disposal.setOutcome(item.batchId, item.documentId, destroyedAs, now.toISOString());
     const outcome = await this.destroy(document, 'document.dispose', {
       batchId: item.batchId, seriesCode: item.seriesCode, exported, vouch, due, settle,
-      // An early item restored from the bin since it was proposed is kept: somebody decided it should be there after all.
+      // An early item restored from the bin since it was proposed is kept, deleted again or not: somebody decided it should be there after all.
       notDueRefusal: isEarly(batch) ? 'not_in_bin' : 'retention_changed',
     });
     if (typeof outcome === 'object') return outcome.unvouched;
@@ -259,12 +275,18 @@ export class DisposalExecution {
     return null;
   }
 
-  /** For an early item in the bin now (its row, read under the lock): what the log does not vouch for in its being there (null: nothing). */
-  private async unvouchedBinning(tx: Repos, batch: DisposalBatch, documentId: string, now: Date): Promise<string | null> {
+  /**
+   * For an early item whose row (read under the lock) says it has been in the bin since its proposal: what the log
+   * does not vouch for in that (null: nothing). Its latest deletion or restore event must be a deletion no later than
+   * the proposal: a deleted_at written back by hand on a record restored and deleted again since is tampering.
+   */
+  private async unvouchedBinning(tx: Repos, batch: DisposalBatch, documentId: string): Promise<string | null> {
     const current = await tx.documents.byId(documentId);
-    // Not in the bin: kept (inTheBinNow), no tampering to name.
-    if (!current || current.deletedAt === null) return null;
-    return unrecordedBinning(inBatch(batch)(documentId), documentId, await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [documentId] }), now.toISOString());
+    const proposed = await proposedAt(tx, batch, documentId);
+    // Not in the bin, or binned again since the proposal, or never proposed (refused before, by unproposedEarlyItem): kept, no tampering to name.
+    if (!current || current.deletedAt === null || proposed === null || Date.parse(current.deletedAt) > Date.parse(proposed)) return null;
+    const events = await tx.audit.allowedEvents(BIN_RECORD_ACTIONS, { documentIds: [documentId] });
+    return unrecordedBinning(inBatch(batch)(documentId), documentId, events, proposed, 'since it was proposed for early destruction');
   }
 
   /** Why the batch's transfer package does not hold the record as it is now (null: it does). */

@@ -575,6 +575,25 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     expect((await auditOf(restored)).find((e) => e.action === 'document.dispose')).toMatchObject({ decision: 'deny', reason: 'not_in_bin' });
   });
 
+  it('keeps an early-proposed record restored from the bin and deleted again since (not_in_bin): the proposal was of the record as it was binned then', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const id = await binnedPayslip(payrollMember);
+    const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [id], reason: 'Uploaded in error' })).json();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    // Its team wanted it after all, and later deleted it again (an ordinary deletion: the bin keeps a filed record).
+    expect((await api(t.app, payrollMember).post(`documents/${id}/restore`)).statusCode).toBe(200);
+    expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
+    await t.vault.disposal.execute(batch.id);
+    const items = (await api(t.app, manager).get(`disposal/batches/${batch.id}`)).json().items as { documentId: string; outcome: string }[];
+    expect(items.map((i) => i.outcome)).toEqual(['not_due']);
+    expect((await t.vault.store.repos.documents.byId(id))).toMatchObject({ status: 'available', deletedAt: expect.any(String) });
+    expect((await auditOf(id)).find((e) => e.action === 'document.dispose')).toMatchObject({ decision: 'deny', reason: 'not_in_bin' });
+    expect(await t.vault.audit.alarm.currentAlarm()).toBeNull();
+  });
+
   it('refuses early destruction to a partner\'s records manager, a host team managing the record, and a member of the owning organisation (404, audited)', async () => {
     const { host, partner } = await createPartnership(t.vault, { accessLevel: 'manage', ceiling: 'OFFICIAL-SENSITIVE' });
     const owner = await partner.user({ teams: ['payroll'] });
@@ -609,5 +628,23 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     await t.vault.audit.sequencer.flush();
     const refusal = await db.selectFrom('audit_events').select(['action', 'reason']).where('decision', '=', 'deny').where('action', '=', 'disposal.execute').where('target_ids', 'like', `%${batch.id}%`).execute();
     expect(refusal).toEqual([{ action: 'disposal.execute', reason: 'not_vouched_for' }]);
+  });
+  // After the test above (it raises the integrity alarm too).
+  it('refuses to destroy early a record restored and deleted again whose deleted_at is written back to before the proposal (not_vouched_for)', async () => {
+    await freshOrganisation();
+    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
+    const payrollMember = await org.user({ teams: ['payroll'] });
+    const id = await binnedPayslip(payrollMember);
+    const binnedAt = (await t.vault.store.repos.documents.byId(id))!.deletedAt!;
+    const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [id], reason: 'Uploaded in error' })).json();
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
+    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    expect((await api(t.app, payrollMember).post(`documents/${id}/restore`)).statusCode).toBe(200);
+    expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
+    // A database administrator writes the first deletion's instant back, as if it had been in the bin since.
+    await t.vault.store.db.updateTable('documents').set({ deleted_at: binnedAt }).where('id', '=', id).execute();
+    await expect(t.vault.disposal.execute(batch.id)).rejects.toThrow(`since it was proposed for early destruction, but its row says it has`);
+    expect((await t.vault.store.repos.documents.byId(id))!.status).toBe('available');
+    for (const v of await t.vault.store.repos.documents.versions(id)) expect(v.wrappedKey.length).toBeGreaterThan(0);
   });
 });

@@ -32,9 +32,10 @@ export function binningOf(e: Pick<AuditEvent, 'action' | 'decision' | 'targetIds
  * For the bin purge: why the log does not say this document has been in the bin since `cutoff` or
  * before; null when it does. Its latest binning or restoring event (`events`: IN THE ORDER THEY WERE
  * WRITTEN; others, and other documents', are ignored) must be a binning no later than `cutoff`. A
- * restore since counts the bin period afresh from the next deletion. `subject`: "Document X…".
+ * restore since counts the bin period afresh from the next deletion. `subject`: "Document X…". `since`: what
+ * `cutoff` is, as a refusal says it (an early destruction's cutoff is its proposal, not the bin period).
  */
-export function unrecordedBinning(subject: string, documentId: string, events: readonly RecordingEvent[], cutoff: string): string | null {
+export function unrecordedBinning(subject: string, documentId: string, events: readonly RecordingEvent[], cutoff: string, since = 'for the bin period'): string | null {
   let last: { event: RecordingEvent; kind: 'binned' | 'restored' } | null = null;
   for (const e of events) {
     if (e.targetIds.documentId !== documentId) continue;
@@ -44,7 +45,7 @@ export function unrecordedBinning(subject: string, documentId: string, events: r
   if (!last) return `${subject} is in the bin, but the audit log records no deletion of it: ${DIRECT}`;
   if (last.kind === 'restored') return `${subject} is in the bin, but the audit log last records it restored, at ${last.event.time}, and no deletion since: ${DIRECT}`;
   if (Date.parse(last.event.time) > Date.parse(cutoff)) {
-    return `${subject} was deleted at ${last.event.time} by the audit log, after ${cutoff}, so it has not yet been in the bin for the bin period, but its row says it has: ${DIRECT}`;
+    return `${subject} was deleted at ${last.event.time} by the audit log, after ${cutoff}, so it has not yet been in the bin ${since}, but its row says it has: ${DIRECT}`;
   }
   return null;
 }
