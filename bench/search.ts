@@ -25,6 +25,7 @@ import { Store } from '../src/db/store.js';
 import { MasterKey } from '../src/storage/keys.js';
 import { DerivedSearchKeys } from '../src/storage/search-keys.js';
 import { adminUrl, createTestDatabase, databaseUrl, withAdminClient } from '../test/support/postgres.js';
+import { nameKey } from '../src/domain/names.js';
 
 const DEFAULT_DOCS = Number(process.env.BENCH_SEARCH_DOCS ?? 100_000);
 /** BENCH_SEARCH_DOCS_SQLITE / BENCH_SEARCH_DOCS_POSTGRES override the count for one dialect. */
@@ -148,7 +149,7 @@ async function seedRows(store: Store): Promise<{ collections: Map<string, string
     await db.insertInto('organisations').values({ id: org, slug: `council-${n}`, name: `Council ${n}`, kind: 'district', region: 'North', created_at: NOW.toISOString() } as never).execute();
     for (const [a, area] of AREAS.entries()) {
       const id = uuidOf(5, n * 100 + a);
-      await db.insertInto('collections').values({ id, organisation_id: org, parent_id: null, name: area, service_area: area, classification: 'OFFICIAL', arrangement_id: null, created_at: NOW.toISOString(), deleted_at: null } as never).execute();
+      await db.insertInto('collections').values({ id, organisation_id: org, parent_id: null, name: area, name_key: area, service_area: area, classification: 'OFFICIAL', arrangement_id: null, created_at: NOW.toISOString(), deleted_at: null } as never).execute();
       collections.set(`${org}/${area}`, id);
     }
   }
@@ -211,7 +212,7 @@ async function build(dialect: 'sqlite' | 'postgres', db: { store: Store; size: (
     log(`${dialect}: inserting ${DOCS} document rows`);
     for (let i = 0; i < specs.length; i += 500) {
       await db.store.db.insertInto('documents').values(specs.slice(i, i + 500).map((s) => ({
-        id: s.id, organisation_id: s.organisationId, collection_id: s.collectionId, name: s.name, classification: s.classification, service_area: s.serviceArea,
+        id: s.id, organisation_id: s.organisationId, collection_id: s.collectionId, name: s.name, name_key: nameKey(s.name), classification: s.classification, service_area: s.serviceArea,
         status: s.status, current_version: 1, current_version_id: s.versionId, legal_hold: 0, arrangement_id: s.arrangementId, created_at: s.updatedAt,
         updated_at: s.updatedAt, deleted_at: s.deleted ? s.updatedAt : null,
       })) as never).execute();

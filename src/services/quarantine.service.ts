@@ -165,6 +165,15 @@ export class QuarantineService {
     if (why.length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      // Decided again under the row lock a change takes, on the version as it is now: one released or destroyed
+      // meanwhile is not released again, and a hold placed since the decision above refuses the release (which
+      // would change the held document's content), audited and told once this rolls back.
+      await repos.holds.lockForChanging({ documentIds: [document.id], collectionIds: [] });
+      const now2 = await repos.documents.versionById(version.id);
+      if (!now2 || now2.wrappedKey.length === 0 || (now2.scanStatus !== 'infected' && now2.scanStatus !== 'held')) throw invalid('That version is not in quarantine.');
+      await this.o.access.requireWithin(repos, actor, [{
+        action: 'quarantine.release', resource: documentResource(document), target: { organisationId: document.organisationId, ids: { documentId: document.id, versionId } },
+      }]);
       // The reason is the security admin's judgement of the file, as classified as the file and not for its
       // readers (a partner's staff among them): kept apart from the detail every reader is shown, which says
       // only that it was released after review. The event holds neither it nor its hash: events hold no free
@@ -178,6 +187,8 @@ export class QuarantineService {
       }
       await repos.audit.insert([auditEvent(actor, 'quarantine.release', { organisationId: document.organisationId, ids: { documentId: document.id, versionId } }, decision, now)]);
       await this.o.lifecycle.raise({ jobs: repos.jobs, search: repos.search, now }, { type: 'version.readable', organisationId: document.organisationId, documentId: document.id, versionId, bytes: version.size, chargedTo: await chargedToAuthor(repos.users, version) });
+    }).catch(async (error: unknown) => {
+      throw await this.o.access.afterRollback(actor, error);
     });
   }
 
@@ -201,6 +212,11 @@ export class QuarantineService {
       const versions = current ? await repos.documents.versions(current.id) : [];
       const destroyed = versions.find((v) => v.id === version.id);
       if (!current || !destroyed || destroyed.wrappedKey.length === 0 || (destroyed.scanStatus !== 'infected' && destroyed.scanStatus !== 'held')) throw invalid('That version is not in quarantine.');
+      // Decided again under that lock, with the holds as they are now: a hold placed since the decision above refuses
+      // the destruction (which may shred every version the document has), audited and told once this rolls back.
+      await this.o.access.requireWithin(repos, actor, [{
+        action: 'quarantine.destroy', resource: documentResource(current), target: { organisationId: current.organisationId, ids: { documentId: current.id, versionId } },
+      }]);
       const wasCurrent = current.currentVersionId === version.id && current.status !== 'disposed';
       const fallback = wasCurrent
         ? versions.filter((v) => v.id !== version.id && (v.scanStatus === 'clean' || v.scanStatus === 'released') && v.wrappedKey.length > 0).at(-1)
@@ -220,6 +236,8 @@ export class QuarantineService {
         type: 'document.destroyed', organisationId: current.organisationId, documentId: current.id, versionIds: shredded.map((v) => v.id), disposed: disposing,
       });
       return fallback ? { kind: 'reverted', documentId: current.id, currentVersion: fallback.number } : { kind: disposing ? 'document' : 'version', documentId: current.id };
+    }).catch(async (error: unknown) => {
+      throw await this.o.access.afterRollback(actor, error);
     });
     // At once as well as by the queued job: the infected bytes go now.
     await this.o.blobs.delete(version.blobId).catch(() => undefined);

@@ -58,7 +58,7 @@ describe.each(DIALECTS)('the daily bin purge\'s reads on %s', (dialect) => {
     // its size, so they vouch for nothing and the sequencer passes them by.
     const at = (i: number) => new Date(deletedAt - 400 * DAY_MS + i * 1000).toISOString();
     const documents = Array.from({ length: LIVE + PURGED_BEFORE }, (_, i) => ({
-      id: randomUUID(), organisation_id: organisationId, collection_id: org.collections.hr!, name: i < LIVE ? `live-${i}.txt` : `disposed-${i}`,
+      id: randomUUID(), organisation_id: organisationId, collection_id: org.collections.hr!, name: i < LIVE ? `live-${i}.txt` : `disposed-${i}`, name_key: i < LIVE ? `live-${i}.txt` : `disposed-${i}`,
       classification: 'OFFICIAL-SENSITIVE', service_area: 'hr', status: i < LIVE ? 'available' : 'disposed', current_version: 1, current_version_id: 'v',
       created_at: at(i), updated_at: at(i), deleted_at: i < LIVE ? null : at(i + 1),
     }));

@@ -38,7 +38,7 @@ describe.each(DIALECTS)('the daily disposal sweep\'s reads on %s', (dialect) => 
     // The council's other records, filed in the same series with no process completed yet: not due.
     const now = new Date().toISOString();
     const documents = Array.from({ length: FILED }, (_, i) => ({
-      id: randomUUID(), organisation_id: organisationId, collection_id: org.collections.hr!, name: `record-${i}.txt`, classification: 'OFFICIAL-SENSITIVE',
+      id: randomUUID(), organisation_id: organisationId, collection_id: org.collections.hr!, name: `record-${i}.txt`, name_key: `record-${i}.txt`, classification: 'OFFICIAL-SENSITIVE',
       service_area: 'hr', status: 'available', current_version: 1, current_version_id: 'v', created_at: now, updated_at: now, deleted_at: null,
     }));
     const db = t.vault.store.db;

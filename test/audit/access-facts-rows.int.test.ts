@@ -9,6 +9,7 @@ import { actorFor, systemActor } from '../../src/services/identity.service.js';
 import { useClamd } from '../support/fixture.js';
 import { api } from '../support/http.js';
 import { DIALECTS, createPartnership, openTestVault, upload, type TestVault } from '../support/vault.js';
+import { nameKey } from '../../src/domain/names.js';
 
 const clamd = useClamd();
 
@@ -152,12 +153,12 @@ describe.each(DIALECTS)('audit verify and classifications, service areas and arr
     const tree = await below(s.finance);
     // Named afresh as it goes: the partner has a finance folder at its top, and live names are unique there.
     const { name } = await db.selectFrom('collections').select('name').where('id', '=', s.finance).executeTakeFirstOrThrow();
-    await db.updateTable('collections').set({ name: `${name} (taken)` }).where('id', '=', s.finance).execute();
+    await db.updateTable('collections').set({ name: `${name} (taken)`, name_key: nameKey(`${name} (taken)`) }).where('id', '=', s.finance).execute();
     await db.updateTable('collections').set({ organisation_id: s.partner.id }).where('id', 'in', tree).execute();
     await db.updateTable('documents').set({ organisation_id: s.partner.id }).where('collection_id', 'in', tree).execute();
     await s.expectNamed(`Collection ${s.finance} is in organisation ${s.partner.id}, but the audit log created it in ${s.org}: its row was changed in the database directly, not by Strongroom.`);
     await db.updateTable('collections').set({ organisation_id: s.org }).where('id', 'in', tree).execute();
-    await db.updateTable('collections').set({ name }).where('id', '=', s.finance).execute();
+    await db.updateTable('collections').set({ name, name_key: nameKey(name) }).where('id', '=', s.finance).execute();
     await db.updateTable('documents').set({ organisation_id: s.org }).where('collection_id', 'in', tree).execute();
     expect(await s.verify()).toMatchObject({ ok: true });
   });

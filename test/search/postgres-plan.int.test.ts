@@ -64,12 +64,12 @@ describe('PostgreSQL search plan', () => {
     for (const [n, organisationId] of organisations.entries()) {
       await db.insertInto('organisations').values({ id: organisationId, slug: `o-${n}-${randomBytes(4).toString('hex')}`, name: 'Council', kind: 'council', region: 'North', created_at: at } as never).execute();
       const collectionId = randomUUID();
-      await db.insertInto('collections').values({ id: collectionId, organisation_id: organisationId, parent_id: null, name: 'payroll', service_area: 'payroll', classification: 'OFFICIAL', arrangement_id: null, created_at: at, deleted_at: null } as never).execute();
+      await db.insertInto('collections').values({ id: collectionId, organisation_id: organisationId, parent_id: null, name: 'payroll', name_key: 'payroll', service_area: 'payroll', classification: 'OFFICIAL', arrangement_id: null, created_at: at, deleted_at: null } as never).execute();
       for (let i = 0; i < 20; i++) {
         const documentId = randomUUID();
         const versionId = randomUUID();
         await db.insertInto('documents').values({
-          id: documentId, organisation_id: organisationId, collection_id: collectionId, name: `doc ${i}.pdf`, classification: 'OFFICIAL', service_area: 'payroll', status: 'available',
+          id: documentId, organisation_id: organisationId, collection_id: collectionId, name: `doc ${i}.pdf`, name_key: `doc ${i}.pdf`, classification: 'OFFICIAL', service_area: 'payroll', status: 'available',
           current_version: 1, current_version_id: versionId, legal_hold: 0, arrangement_id: null, created_at: at, updated_at: at, deleted_at: null,
         } as never).execute();
         await db.insertInto('versions').values({

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../../src/db/schema.js';
+import { nameKey } from '../../src/domain/names.js';
 
 /**
  * Adds `count` copies of the document `templateId` beside it, the i-th named `name(i)`, each with its
@@ -19,7 +20,7 @@ export async function cloneDocuments(db: Kysely<Schema>, templateId: string, cou
     for (let i = start; i < Math.min(start + 500, count); i++) {
       const id = randomUUID();
       const versionId = randomUUID();
-      docs.push({ ...template, id, name: name(i), current_version_id: versionId, ...change(i) });
+      docs.push({ ...template, id, name: name(i), name_key: nameKey(name(i)), current_version_id: versionId, ...change(i) });
       versions.push({ ...version, id: versionId, document_id: id });
     }
     await db.transaction().execute(async (trx) => {

@@ -77,7 +77,7 @@ function useFolders(dialect: Dialect) {
     for (let i = 0; i < LARGE - 1; i++) {
       const id = randomUUID();
       const versionId = randomUUID();
-      docs.push({ ...template, id, name: `file-${i}.bin`, current_version_id: versionId });
+      docs.push({ ...template, id, name: `file-${i}.bin`, name_key: `file-${i}.bin`, current_version_id: versionId });
       versions.push({ ...version, id: versionId, document_id: id });
     }
     await db.transaction().execute(async (trx) => {
