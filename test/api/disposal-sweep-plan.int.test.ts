@@ -35,12 +35,16 @@ describe.each(DIALECTS)('the daily disposal sweep\'s reads on %s', (dialect) => 
       due.push(up.json().id as string);
       await recordEvent(t.vault, org.id, up.json().id as string, 'process_complete', yearsAgo(2));
     }
-    // The council's other records, filed in the same series with no process completed yet: not due.
+    // The council's other records, filed in the same series with no process completed yet: not due; and as
+    // many of a neighbouring council's, their ids among the council's, as in any shared database. Read in id
+    // order alone, a page of the council's would pass over about as many of the neighbour's.
+    const neighbour = await createOrganisation(t.vault);
     const now = new Date().toISOString();
-    const documents = Array.from({ length: FILED }, (_, i) => ({
-      id: randomUUID(), organisation_id: organisationId, collection_id: org.collections.hr!, name: `record-${i}.txt`, name_key: `record-${i}.txt`, classification: 'OFFICIAL-SENSITIVE',
+    const rowsOf = (owner: string, collectionId: string) => Array.from({ length: FILED }, (_, i) => ({
+      id: randomUUID(), organisation_id: owner, collection_id: collectionId, name: `record-${i}.txt`, name_key: `record-${i}.txt`, classification: 'OFFICIAL-SENSITIVE',
       service_area: 'hr', status: 'available', current_version: 1, current_version_id: 'v', created_at: now, updated_at: now, deleted_at: null,
     }));
+    const documents = [...rowsOf(organisationId, org.collections.hr!), ...rowsOf(neighbour.id, neighbour.collections.hr!)];
     const db = t.vault.store.db;
     for (let from = 0; from < documents.length; from += 500) await db.insertInto('documents').values(documents.slice(from, from + 500) as never).execute();
     if (dialect === 'postgres') await sql`analyze documents`.execute(db);
@@ -66,9 +70,13 @@ describe.each(DIALECTS)('the daily disposal sweep\'s reads on %s', (dialect) => 
           wrong.push(`${statement.source}\n${details.join('\n')}`);
         }
       } else {
-        const nodes = (await postgresPlan(t.vault.store.db, statement)).filter((n) => n['Relation Name'] === 'documents');
+        // Planned as at a council's real size: on these 2,503 rows a scan and a sort can honestly cost less.
+        const plan = await postgresPlan(t.vault.store.db, statement, { asAtScale: true });
+        const nodes = plan.filter((n) => n['Relation Name'] === 'documents');
         const read = Math.max(0, ...nodes.map((n) => (n['Actual Rows'] ?? 0) + (n['Rows Removed by Filter'] ?? 0)));
-        if (nodes.some((n) => n['Node Type'] === 'Seq Scan') || read > PAGE) wrong.push(`${statement.source}\n${nodes.map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`).join('\n')}; ${read} rows`);
+        if (nodes.some((n) => n['Node Type'] === 'Seq Scan') || plan.some((n) => n['Node Type'] === 'Sort') || read > PAGE) {
+          wrong.push(`${statement.source}\n${plan.map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`).join('\n')}; ${read} rows`);
+        }
       }
     }
     expect(wrong).toEqual([]);
