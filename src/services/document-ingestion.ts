@@ -15,7 +15,7 @@ import type { AuditTarget } from './audit-events.js';
 import { HEAD_BYTES, ingest, type BodyDeadlines, type Ingested } from './ingest.js';
 import type { LocksService, WriteTouch } from './locks.service.js';
 import type { UploadAdmission, UploadLease } from './upload-admission.js';
-import type { QuarantineNotifier } from './quarantine.service.js';
+import type { QuarantineNotifier } from './quarantine-notifier.js';
 import { chargedTo, type DocumentLifecycle } from './lifecycle.js';
 import type { Readable } from 'node:stream';
 

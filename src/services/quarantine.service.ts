@@ -1,6 +1,5 @@
 // Malware verdicts after the upload: the scan job for pending versions, rescans after a signature
 // update, and the security admin's quarantine workflow (list, release with a reason, destroy).
-import { randomUUID } from 'node:crypto';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, EncryptedBlobs, ScanVerdict, Scanner } from '../domain/ports.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
@@ -8,12 +7,12 @@ import type { JobCompletion, Repos, Store } from '../domain/repositories.js';
 import type { Decision } from '../domain/access/policy.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { shredVersions } from './shredding.js';
+import type { QuarantineNotifier } from './quarantine-notifier.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
 import { rescanJob } from '../domain/jobs/kinds.js';
 import { chargedToAuthor, type DocumentLifecycle } from './lifecycle.js';
 import { formatBytes } from './ingest.js';
 import { judgedInSegments, scanInSegments, type SegmentPlan } from './segmented-scan.js';
-import type { MailService } from './mail.service.js';
 import type { PersonNamesService } from './person-names.service.js';
 import { olderSignatures } from '../domain/scanning/signature-versions.js';
 
@@ -28,50 +27,6 @@ export const LATEST_UNCONFIRMED_MS = 3_600_000;
 const CONFIRM_EVERY_MS = 5 * 60_000;
 
 const releasedDetail = (detail: string | null): string => (detail ? `${detail} — ${RELEASED_AFTER_REVIEW}` : RELEASED_AFTER_REVIEW);
-
-
-export class QuarantineNotifier {
-  /** `mail`: the same news by e-mail (queued in the same transaction), essential for the uploader. */
-  constructor(private readonly clock: Clock, private readonly mail?: MailService) {}
-
-  /**
-   * Tells the uploader and the organisation's security admins, and records the quarantine. `decision`
-   * is the one that let `actor` write the version (a partner's upload names its arrangement); the
-   * verdict goes into the event's ids.
-   */
-  async quarantined(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, signature: string): Promise<void> {
-    const now = this.clock.now();
-    await this.tell(repos, document, version, `Version ${version.number} of a document was quarantined: malware detected (${signature}).`, now, { verdict: 'infected', detail: `Malware detected (${signature})` });
-    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id, verdict: 'infected', signature } }, decision, now)]);
-  }
-
-  /** The file policy let a file in only quarantined (e.g. password-protected): the security admins decide. */
-  async heldForReview(repos: Repos, actor: Actor, decision: Decision, document: Document, version: Version, review: { code: string; reason: string }): Promise<void> {
-    const now = this.clock.now();
-    await this.tell(repos, document, version, `Version ${version.number} of a document is held in quarantine for review: ${review.reason}`, now, { verdict: 'held', detail: review.reason });
-    await repos.audit.insert([auditEvent(actor, 'scan.quarantine', { organisationId: document.organisationId, ids: { documentId: document.id, versionId: version.id, verdict: 'held', filePolicy: review.code } }, decision, now)]);
-  }
-
-  /** One notification each for the uploader and the organisation's security admins, and the same by e-mail. */
-  private async tell(repos: Repos, document: Document, version: Version, message: string, now: Date, verdict: { verdict: 'infected' | 'held'; detail: string }): Promise<void> {
-    const admins = (await repos.users.listByOrganisation(document.organisationId)).filter((u) => u.roles.includes('security_admin') && !u.disabled);
-    const uploader = version.authorId ? [version.authorId] : [];
-    const recipients = new Set([...uploader, ...admins.map((u) => u.id)]);
-    for (const userId of recipients) {
-      await repos.notifications.insert({
-        id: randomUUID(), userId, organisationId: document.organisationId, kind: 'quarantine', documentId: document.id, versionId: version.id,
-        message, createdAt: now.toISOString(), readAt: null,
-      });
-    }
-    if (!this.mail) return;
-    const about = { documentId: document.id, versionNumber: version.number, ...verdict };
-    // The uploader named the file, so their notice names it (if they may still read it when it is sent: a rescan
-    // can come years later); a security admin who uploaded it gets the uploader's. Both are queued without the
-    // name: MailService decides, when sending, what each recipient may be told.
-    await this.mail.queue(repos.jobs, now, document.organisationId, uploader, { kind: 'quarantine-uploader', ...about });
-    await this.mail.queue(repos.jobs, now, document.organisationId, admins.map((u) => u.id).filter((id) => !uploader.includes(id)), { kind: 'quarantine-admin', ...about, size: version.size, at: version.createdAt });
-  }
-}
 
 /**
  * One version in quarantine, as the actor may see it. A file above the actor's clearance is shown redacted
