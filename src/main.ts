@@ -290,7 +290,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // (integrations/text-extraction, integrations/thumbnails.ts) with time and memory limits.
   const extractor: TextExtractor = new ContainedTextExtractor();
   const thumbnailer: Thumbnailer = new ContainedThumbnailer();
-  const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job') });
+  const indexing = new TextIndexing({ store, access, blobs, extractor, thumbnailer, clock, logger, system: systemActor('job'), alarm: audit.alarm });
   const search = new SearchService({
     store, access, blobs: primaryBlobs, clock, serviceAreas, queryAuditKey: deriveKey(master, 'search-query-audit'), indexing,
     scopeOf: (actor) => access.readableScope(actor), snippet: makeSnippet,

@@ -61,16 +61,15 @@ export async function seedDemo(vault: AppServices, config: Config): Promise<void
       // Its own e-mail domain, so its org admins can add people on the Users page (docs/identity.md#adding-people).
       await vault.organisations.changeEmailDomains(system, council.slug, { add: [emailOf('x', council.slug).split('@')[1]!] });
       for (const c of COLLECTIONS) {
-        const created = await vault.collectionCreation.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification });
+        const filing = await vault.retention.stageNewCollectionSeries(system, org.id, c.series);
+        const created = await vault.collectionCreation.create(system, { organisationId: org.id, name: c.name, serviceArea: c.service, classification: c.classification }, { filing });
         collectionIds[`${council.slug}/${c.service}`] = created.id;
-        await vault.retention.setCollectionSeries(system, created.id, c.series);
       }
       for (const c of SUB_COLLECTIONS) {
         const created = await vault.collectionCreation.create(system, {
           organisationId: org.id, parentId: collectionIds[`${council.slug}/${c.parent}`]!, name: c.name, serviceArea: c.service, classification: c.classification,
-        });
+        }, { filing: await vault.retention.stageNewCollectionSeries(system, org.id, c.series) });
         collectionIds[`${council.slug}/${c.key}`] = created.id;
-        await vault.retention.setCollectionSeries(system, created.id, c.series);
       }
       for (const person of PEOPLE) {
         await vault.userCreation.addUser(system, { organisationSlug: council.slug, email: emailOf(person.local, council.slug), name: person.name, roles: person.roles, teams: person.teams, clearance: person.clearance, password: DEMO_PASSWORD });

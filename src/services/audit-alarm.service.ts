@@ -9,9 +9,10 @@ import { authorizeOrganisation } from './audit-organisation-access.js';
 export interface AuditAlarm {
   /**
    * 'signer': it refused a tree that does not extend what it signed; 'verify': `audit verify` failed;
-   * 'disposal': the disposal job refused a batch whose approval, decisions or hold releases no event vouches for.
+   * 'disposal': the disposal job refused a batch whose approval, decisions or hold releases no event vouches for;
+   * 'thumbnail': a version's thumbnail row named a blob another row names (a version's content, another thumbnail).
    */
-  source: 'signer' | 'verify' | 'disposal';
+  source: 'signer' | 'verify' | 'disposal' | 'thumbnail';
   problem: string;
   raisedAt: string;
 }
@@ -41,10 +42,12 @@ export class AuditAlarmService {
 
   /**
    * Raised by a service that found, just before acting on them, rows the log does not vouch for (the
-   * disposal job: an approval or a hold release written in the database): the same alarm as any other
-   * tampering, so the operator is told the same way and runs `audit verify`, which names the rows.
+   * disposal job: an approval or a hold release written in the database), or rows nothing Strongroom
+   * writes could have left (a thumbnail row naming another version's blob: TextIndexing.thumbnailFailedCheck):
+   * the same alarm as any other tampering, so the operator is told the same way and finds the rows
+   * (`audit verify` for the first; the problem and the `storage.thumbnail.finding` event name the second).
    */
-  raiseTamperingAlarm(source: 'disposal', problem: string): void {
+  raiseTamperingAlarm(source: 'disposal' | 'thumbnail', problem: string): void {
     this.raise(source, problem);
   }
 

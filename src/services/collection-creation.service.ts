@@ -1,6 +1,6 @@
 // Creating collections: top-level ones, sub-collections and joint workspaces, each decided by decide() and
-// written with its name claimed in one transaction; `prepareCreate` decides one without writing it, for a
-// folder copy to write a whole tree in one transaction (FolderCopyService).
+// written with its name claimed (and, when asked for, its record series) in one transaction; `prepareCreate`
+// decides one without writing it, for a folder copy to write a whole tree in one transaction (FolderCopyService).
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
@@ -18,6 +18,7 @@ import { auditEvent } from './audit-events.js';
 import { afterNameTaken, claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWithin, tellCollectionNameTaken } from './name-claims.js';
 import type { LocksService } from './locks.service.js';
 import type { InTheWay, Removal, RemovalsService } from './removals.service.js';
+import type { StagedNewFiling } from './retention.service.js';
 
 export interface NewCollection {
   organisationId: string;
@@ -65,13 +66,22 @@ export class CollectionCreationService {
    * Existence and permission first, shape second: whatever is wrong with the input, someone who may
    * not see the parent learns only that it is not there (404, audited).
    */
-  async create(actor: Actor, input: NewCollection, options: { /** What is there under that name, binned in the same transaction (WebDAV COPY with Overwrite: T). */ replace?: InTheWay } = {}): Promise<Collection> {
-    return this.commit(actor, await this.prepareCreate(actor, input, options));
+  async create(actor: Actor, input: NewCollection, options: {
+    /** What is there under that name, binned in the same transaction (WebDAV COPY with Overwrite: T). */
+    replace?: InTheWay;
+    /** The record series it is filed under, decided already (RetentionService.stageNewCollectionSeries): written in the creating transaction, all or nothing. */
+    filing?: StagedNewFiling;
+  } = {}): Promise<Collection> {
+    const { filing, ...prepare } = options;
+    return this.commit(actor, await this.prepareCreate(actor, input, prepare), filing);
   }
 
-  private async commit(actor: Actor, prepared: PreparedCollection): Promise<Collection> {
+  private async commit(actor: Actor, prepared: PreparedCollection, filing?: StagedNewFiling): Promise<Collection> {
     const now = this.o.clock.now();
-    await this.o.store.transaction((repos) => prepared.write(repos, now)).catch(async (error: unknown) => {
+    const write = (repos: Repos) => prepared.write(repos, now);
+    // Filed: the filing opens the transaction, decides itself again there, and writes after the collection is inserted.
+    const written = filing ? filing.within(prepared.collection, now, write) : this.o.store.transaction(write);
+    await written.catch(async (error: unknown) => {
       // What was in the way refused its binning when asked again in the transaction (a hold placed meanwhile),
       // or the name was taken since it was checked.
       throw await this.o.access.afterRollback(actor, await this.afterNameTaken(actor, error));

@@ -14,7 +14,7 @@ import type { Clock } from '../domain/ports.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Collection, Document } from '../domain/types.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
-import { auditEvent } from './audit-events.js';
+import { auditEvent, type AuditTarget } from './audit-events.js';
 import { changeDecidedWithin, organisationAction } from './decided-within.js';
 import type { IdentityService } from './identity.service.js';
 import { documentsBelow, plural, refiled, type DueDateChecks } from './retention-due-dates.js';
@@ -41,6 +41,19 @@ export interface StagedRefiling {
   write(repos: Repos, now: Date): Promise<void>;
   /** What a refiling that brings due dates earlier unconfirmed is refused with, when the request is not a move. */
   refusal(earlier: number): string;
+}
+
+/**
+ * A new collection's filing, decided before the collection is created and written in the transaction that creates
+ * it (RetentionService.stageNewCollectionSeries), so a folder is never created without the series it was asked for.
+ */
+export interface StagedNewFiling {
+  /**
+   * Opens the creating transaction: decides the filing again on the actor as it reads them (changeDecidedWithin;
+   * refused, only the refusal's event is committed and the refusal thrown), runs `create` (the collection's own
+   * writes), then files `collection` under the series, with its event. Whatever `create` throws rolls it all back.
+   */
+  within(collection: Collection, now: Date, create: (repos: Repos) => Promise<void>): Promise<void>;
 }
 
 /** What can change in a series: everything but its code. */
@@ -252,6 +265,29 @@ export class RetentionService {
     return this.staged(actor, 'records.collection.series', target, { kind: 'collection', organisationId }, (repos) => repos.retention.setCollectionSeries(collectionId, code), right);
   }
 
+  /**
+   * A collection about to be created in `organisationId` filed under `code`, decided now (the right to file there,
+   * by either right as decideCollectionFiling; the series in the plan) and written by `within` in the creating
+   * transaction, decided again there: a creator whose role was taken away, or who was switched off, meanwhile
+   * leaves no folder behind (POST /api/v1/collections with a series; `demo`).
+   */
+  async stageNewCollectionSeries(actor: Actor, organisationId: string, code: string): Promise<StagedNewFiling> {
+    const target = { organisationId, ids: { seriesCode: code } };
+    const right = await this.decideFilingRight(actor, organisationId, target, 'file plan');
+    await this.requireSeries(organisationId, code);
+    const again = organisationAction(right, organisationId, target.ids, 'records.collection.series', 'file plan');
+    return {
+      within: (collection, now, create) => changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision }) => {
+        await create(repos);
+        // Decided on the file plan of the parent's organisation as read before; the parent moved to another meanwhile is not that plan.
+        if (collection.organisationId !== organisationId) throw conflict('The parent collection was moved at the same moment; try again.');
+        await this.seriesIn(repos, organisationId, code);
+        await repos.retention.setCollectionSeries(collection.id, code);
+        await repos.audit.insert([auditEvent(acting, 'records.collection.series', { organisationId, ids: { collectionId: collection.id, seriesCode: code } }, decision, now)]);
+      }),
+    };
+  }
+
   /** Whether the actor may file this document under `code` (the records manager's right; the series in the file plan), before any transaction. */
   private async decideDocumentFiling(actor: Actor, documentId: string, code: string | null) {
     const doc = await this.liveDocument(documentId);
@@ -268,17 +304,22 @@ export class RetentionService {
   private async decideCollectionFiling(actor: Actor, collectionId: string, code: string | null) {
     const { organisationId } = await this.liveCollection(collectionId);
     const target = { organisationId, ids: { collectionId, ...(code ? { seriesCode: code } : {}) } };
+    const right = await this.decideFilingRight(actor, organisationId, target, 'collection');
+    if (code !== null) await this.requireSeries(organisationId, code);
+    return { organisationId, target, right };
+  }
+
+  /** Which right lets the actor file collections in `organisationId`'s plan; neither: refused as `records.file-plan` (audited), told `missing` is not there. */
+  private async decideFilingRight(actor: Actor, organisationId: string, target: AuditTarget, missing: string): Promise<FilingRight> {
     const org = { kind: 'organisation' as const, organisationId };
     const [filePlan, manage] = await this.o.access.decisions(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
-    if (!filePlan!.allow && !manage!.allow) await this.o.access.require(actor, 'records.file-plan', org, target, { missing: 'collection' });
-    if (code !== null) await this.requireSeries(organisationId, code);
-    const right: 'records.file-plan' | 'organisation.manage-collections' = filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections';
-    return { organisationId, target, right };
+    if (!filePlan!.allow && !manage!.allow) await this.o.access.require(actor, 'records.file-plan', org, target, { missing });
+    return filePlan!.allow ? 'records.file-plan' : 'organisation.manage-collections';
   }
 
   private staged(
     actor: Actor, auditAs: string, target: { organisationId: string; ids: Record<string, string> }, told: { kind: 'document' | 'collection'; organisationId: string },
-    write: (repos: Repos) => Promise<void>, action: 'records.file-plan' | 'organisation.manage-collections' = 'records.file-plan',
+    write: (repos: Repos) => Promise<void>, action: FilingRight = 'records.file-plan',
   ): StagedRefiling {
     return {
       refusal: REFILING,
@@ -294,17 +335,13 @@ export class RetentionService {
 
   /** Checks that a series exists in the organisation's plan, for callers about to file under it (no access check of its own). */
   async requireSeries(organisationId: string, code: string): Promise<RecordSeries> {
-    const series = await this.o.store.repos.retention.series(organisationId, code);
-    if (!series) throw invalid(`There is no record series ${code} in ${await this.organisationName(this.o.store.repos, organisationId)}'s file plan.`, { field: 'series' });
-    return series;
+    return this.seriesIn(this.o.store.repos, organisationId, code);
   }
 
-  /** Checks, before something is created in `organisationId`, that the actor may file under `code` there and that it exists. */
-  async requireFilable(actor: Actor, organisationId: string, code: string): Promise<void> {
-    const org = { kind: 'organisation' as const, organisationId };
-    const answers = await this.o.access.can(actor, [{ action: 'records.file-plan', resource: org }, { action: 'organisation.manage-collections', resource: org }]);
-    if (!answers.some(Boolean)) await this.o.access.require(actor, 'records.file-plan', org, { organisationId, ids: { seriesCode: code } }, { missing: 'file plan' });
-    await this.requireSeries(organisationId, code);
+  private async seriesIn(repos: Repos, organisationId: string, code: string): Promise<RecordSeries> {
+    const series = await repos.retention.series(organisationId, code);
+    if (!series) throw invalid(`There is no record series ${code} in ${await this.organisationName(repos, organisationId)}'s file plan.`, { field: 'series' });
+    return series;
   }
 
   /** A collection's filing, for its page: readable by whoever may list the collection. */
@@ -371,6 +408,9 @@ export class RetentionService {
     return (await repos.organisations.byId(organisationId))?.name ?? 'this organisation';
   }
 }
+
+/** The rights either of which lets someone file collections: a records manager's, or an org admin's managing collections. */
+type FilingRight = 'records.file-plan' | 'organisation.manage-collections';
 
 const REFILING = (earlier: number): string => `Filing it under this series brings the due date of ${plural(earlier, 'document')} earlier. Check the series' period, then confirm the change (confirmShorter) to go ahead.`;
 

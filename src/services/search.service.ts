@@ -246,10 +246,13 @@ export class SearchService {
   /**
    * The current version's first-page PNG, read and checked whole before it is handed on (a thumbnail is a
    * few kilobytes), or null when it has none; decided like document.download, so a version under quarantine
-   * or review shows no picture of itself either. A thumbnail the store does not hold whole (deleted or
-   * damaged outside a restore) is missing, not a failure: forgotten and drawn again
-   * (`TextIndexing.thumbnailLost`), answered as none. Until 7 December it answered 500 "stored copies are
-   * damaged" and queued a scrub of no version.
+   * or review shows no picture of itself either. A thumbnail the store does not have (deleted outside a
+   * restore) is missing, not a failure: forgotten and drawn again (`TextIndexing.thumbnailLost`), answered
+   * as none. One that fails its check (damaged, or its row pointed at another version's blob) is never
+   * shown either: answered as none too, so nobody is stuck, but recorded as a finding, and a row naming
+   * another's blob raises the integrity alarm (`TextIndexing.thumbnailFailedCheck`). Until 7 December it
+   * answered 500 "stored copies are damaged" and queued a scrub of no version; until that evening, one
+   * failing its check was forgotten as quietly as a missing one.
    */
   async thumbnail(actor: Actor, documentId: string): Promise<Buffer | null> {
     const repos = this.o.store.repos;
@@ -273,9 +276,12 @@ export class SearchService {
         blobId: thumbnail.blobId, keyId: thumbnail.keyId, wrappedKey: thumbnail.wrappedKey, size: thumbnail.size,
       }, { start: 0, end: thumbnail.size - 1 });
     } catch (error) {
-      // An outage of the store stays an outage (503); only a thumbnail missing or failing its check is lost.
+      // An outage of the store stays an outage (503). A thumbnail missing is lost, quietly; one failing its
+      // check (damage, or a row naming another version's blob) is a finding, and perhaps the alarm. Either is
+      // forgotten and drawn again, and answered as none.
       if (!(error instanceof DomainError && (error.code === 'NOT_FOUND' || error.code === 'INTEGRITY'))) throw error;
-      await this.o.indexing.thumbnailLost(version, thumbnail.blobId, error);
+      if (error.code === 'NOT_FOUND') await this.o.indexing.thumbnailLost(version, thumbnail.blobId, error);
+      else await this.o.indexing.thumbnailFailedCheck(version, thumbnail.blobId, error);
       return null;
     }
   }

@@ -5,13 +5,22 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { compactSearchJob, extractTextJob, searchPurgeJob } from '../domain/jobs/kinds.js';
 import type { Clock, ContentSource, EncryptedBlobs, TextExtractor, Thumbnailer } from '../domain/ports.js';
-import type { JobCompletion, Store, ThumbnailRef } from '../domain/repositories.js';
+import type { JobCompletion, Repos, Store, ThumbnailRef } from '../domain/repositories.js';
 import { documentTypeOf } from '../domain/search/document-type.js';
 import type { Actor, Document, Version } from '../domain/types.js';
 import { documentResource, type AccessService } from './access.service.js';
+import type { AuditAlarmService } from './audit-alarm.service.js';
 import { auditEvent } from './audit-events.js';
 import { target, versionRef } from './document-ingestion.js';
 import type { DocumentLifecycle } from './lifecycle.js';
+
+/** The system's own findings are its work, not a person's decision (as a scrub's). */
+const SYSTEM_DECISION = { allow: true, reason: 'system', via: null } as const;
+
+/** The integrity alarm's words for a thumbnail row found naming another row's blob. */
+const namedElsewhere = (versionId: string, blobId: string, namedBy: 'content' | 'thumbnail', outcome: string): string =>
+  `The thumbnail row of version ${versionId} names blob ${blobId}, which is ${namedBy === 'content' ? 'a version\'s content' : 'another version\'s thumbnail'}: `
+  + `it was written into the database directly. ${outcome}`;
 
 /** Compaction waits this long after a purge, so a burst of purges (a disposal batch) compacts once. */
 const COMPACT_DELAY_MS = 60_000;
@@ -53,6 +62,8 @@ export interface TextIndexingOptions {
   logger: Logger;
   /** The job's own actor: extraction reads content as the system, through decide(). */
   system: Actor;
+  /** Told of a thumbnail row naming another version's blob: a row written into the database directly. */
+  alarm: Pick<AuditAlarmService, 'raiseTamperingAlarm'>;
 }
 
 export class TextIndexing {
@@ -105,21 +116,61 @@ export class TextIndexing {
       await repos.documents.setTextState(version.id, { status: 'failed', reason: 'not extracted: a newer version replaced this one' });
       return;
     }
-    if (previous !== null && previous !== thumbnail?.blobId) await this.o.blobs.delete(previous).catch(() => undefined);
+    if (previous !== null && previous !== thumbnail?.blobId) await this.deleteReplacedThumbnail(version, previous).catch(() => undefined);
   }
 
   /**
-   * A thumbnail the database names that its store does not hold whole (deleted, damaged, outside a
-   * restore): forgotten, and the version's extraction queued, which draws it again; until then the
-   * document has none (404). Thumbnails are kept in the primary store alone, so there is nothing to heal
-   * from and nothing for a scrub to do; this is not damage to a document. Idempotent: only the reader that
-   * forgets it queues the job.
+   * A thumbnail the database names that its store does not have (deleted outside a restore): forgotten, and
+   * the version's extraction queued, which draws it again; until then the document has none (404). Thumbnails
+   * are kept in the primary store alone, so there is nothing to heal from and nothing for a scrub to do; a
+   * lost picture derived from the document is no finding. Idempotent: only the reader that forgets it queues the job.
    */
   async thumbnailLost(version: Version, blobId: string, error: unknown): Promise<void> {
-    this.o.logger.warn({ err: error, versionId: version.id, blobId }, 'a thumbnail is missing or damaged in the blob store: forgotten, and drawn again');
-    await this.o.store.transaction(async (tx) => {
-      if (!(await tx.documents.forgetThumbnail(version.id, blobId))) return;
-      await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now: this.o.clock.now(), organisationId: version.organisationId, bytes: version.size });
+    this.o.logger.warn({ err: error, versionId: version.id, blobId }, 'a thumbnail is missing from the blob store: forgotten, and drawn again');
+    await this.forgetAndDraw(version, blobId);
+  }
+
+  /**
+   * A thumbnail the database names that failed its check (its key, a chunk's tag or its recorded size): never
+   * shown, and, as a scrub treats a version's copy that fails its check, a finding (audited
+   * `storage.thumbnail.finding` by the system, logged at error level), then repaired, here by forgetting it and
+   * drawing it again (until then the document has none, 404). A blob another row names (a version's content,
+   * another version's thumbnail) cannot be damage: nothing Strongroom writes names one blob twice, and each
+   * is bound to its own version, which is why it failed. That row was written into the database directly, so
+   * the integrity alarm is raised too, as for other rows written by hand; the other blob is never deleted.
+   * A blob named by nothing else is damage (a disk's, or a file written in the store): no alarm, the log
+   * and the finding say so. Idempotent: only the reader that forgets it records the finding.
+   */
+  async thumbnailFailedCheck(version: Version, blobId: string, error: unknown): Promise<void> {
+    const namedBy = await this.o.store.repos.documents.blobNamedBesides(blobId, version.id);
+    const problem = namedBy === null ? 'damaged' : namedBy === 'content' ? 'names-a-version-content' : 'names-another-thumbnail';
+    const finding = { organisationId: version.organisationId, ids: { documentId: version.documentId, versionId: version.id, blobId, problem } };
+    const forgotten = await this.forgetAndDraw(version, blobId, (tx, now) => tx.audit.insert([auditEvent(this.o.system, 'storage.thumbnail.finding', finding, SYSTEM_DECISION, now)]));
+    if (!forgotten) return;
+    this.o.logger.error({ err: error, versionId: version.id, blobId, problem }, 'a thumbnail failed its integrity check: not shown, forgotten, and drawn again');
+    if (namedBy !== null) this.o.alarm.raiseTamperingAlarm('thumbnail', namedElsewhere(version.id, blobId, namedBy, 'It was not shown; it is forgotten and drawn again.'));
+  }
+
+  /**
+   * Deletes the blob a version's thumbnail row named, now replaced or destroyed, unless another row names it too
+   * (a version's content, another version's thumbnail): only a row written into the database directly does, and
+   * deleting the blob it names would destroy that other version's. Kept, and the integrity alarm raised.
+   */
+  private async deleteReplacedThumbnail(version: Pick<Version, 'id'>, blobId: string): Promise<void> {
+    const namedBy = await this.o.store.repos.documents.blobNamedBesides(blobId, version.id);
+    if (namedBy === null) return this.o.blobs.delete(blobId);
+    this.o.logger.error({ versionId: version.id, blobId, namedBy }, 'a thumbnail row named a blob another row names: the blob is kept');
+    this.o.alarm.raiseTamperingAlarm('thumbnail', namedElsewhere(version.id, blobId, namedBy, 'The blob was kept, not deleted with the thumbnail.'));
+  }
+
+  /** Forgets the version's thumbnail if it still names `blobId` and queues its extraction, which draws it again; with `alsoWrite` in the same transaction. */
+  private async forgetAndDraw(version: Version, blobId: string, alsoWrite?: (tx: Repos, now: Date) => Promise<void>): Promise<boolean> {
+    return this.o.store.transaction(async (tx) => {
+      if (!(await tx.documents.forgetThumbnail(version.id, blobId))) return false;
+      const now = this.o.clock.now();
+      await alsoWrite?.(tx, now);
+      await tx.jobs.enqueue(extractTextJob, { versionId: version.id }, { now, organisationId: version.organisationId, bytes: version.size });
+      return true;
     });
   }
 
@@ -147,7 +198,7 @@ export class TextIndexing {
     for (const versionId of payload.versionIds) {
       const state = await this.o.store.repos.documents.textState(versionId);
       if (!state?.thumbnailBlobId) continue;
-      await this.o.blobs.delete(state.thumbnailBlobId);
+      await this.deleteReplacedThumbnail({ id: versionId }, state.thumbnailBlobId);
       await this.o.store.repos.documents.setTextState(versionId, { status: state.status, reason: state.reason }, null);
     }
     const now = this.o.clock.now();

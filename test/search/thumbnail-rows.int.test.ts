@@ -40,7 +40,8 @@ describe.each(['sqlite', 'postgres'] as const)('thumbnail rows on %s', (dialect)
 
   // Outside review, 7 December 2026: a thumbnail the database names but the store lost outside a restore
   // (deleted, damaged) answered 500 "stored copies are damaged" on REST and the web, logged an error and
-  // queued a scrub of `<version>:thumbnail`, which is no version.
+  // queued a scrub of `<version>:thumbnail`, which is no version. One failing its check is a finding since
+  // that evening (test/search/thumbnail-tampered.int.test.ts for rows pointed at another's blob).
   it('treats a thumbnail deleted or damaged in the store as missing: 404 on REST and the web, never 500, and draws it again', async () => {
     const org = await createOrganisation(t.vault);
     const person = await addPerson(t.vault, org.slug, { teams: ['payroll'] });
@@ -70,6 +71,13 @@ describe.each(['sqlite', 'postgres'] as const)('thumbnail rows on %s', (dialect)
     expect((await web.get(`/documents/${deleted.id}/thumbnail`)).status).toBe(404);
     const scrubs = await t.vault.store.db.selectFrom('jobs').select('payload').where('kind', '=', 'scrub').execute();
     expect(scrubs.filter((j) => j.payload.includes(':thumbnail'))).toEqual([]);
+    // The damaged one failed its check: a finding, as a scrub's of a damaged copy (its blob is named by no other
+    // row, so damage, not a row written by hand: no alarm). The deleted one is only lost: no finding.
+    await t.vault.audit.sequencer.integrate();
+    const findings = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.action === 'storage.thumbnail.finding').map((e) => e.targetIds);
+    const damagedVersion = (await t.vault.store.repos.documents.byId(damaged.id))!.currentVersionId;
+    expect(findings).toEqual([{ documentId: damaged.id, versionId: damagedVersion, blobId: before.damaged.blobId, problem: 'damaged' }]);
+    expect(await t.vault.audit.alarm.currentAlarm()).toBeNull();
 
     // Drawn again by the version's extraction, queued when it was found lost.
     await drainJobs(t.vault);

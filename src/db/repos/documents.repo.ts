@@ -296,6 +296,12 @@ export class DocumentsRepo implements DocumentsRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  async blobNamedBesides(blobId: string, versionId: string): Promise<'content' | 'thumbnail' | null> {
+    if (await this.db.selectFrom('versions').select('id').where('blob_id', '=', blobId).limit(1).executeTakeFirst()) return 'content';
+    const thumbnail = await this.db.selectFrom('versions').select('id').where('thumbnail_blob_id', '=', blobId).where('id', '<>', versionId).limit(1).executeTakeFirst();
+    return thumbnail ? 'thumbnail' : null;
+  }
+
   async setTextState(versionId: string, state: { status: TextStatus; reason: string | null }, thumbnail?: ThumbnailRef | null): Promise<void> {
     const text = { versionId, status: state.status, reason: state.reason };
     if (thumbnail === undefined) {

@@ -123,6 +123,11 @@ export interface DocumentsRepository {
    */
   forgetThumbnail(versionId: string, blobId: string): Promise<boolean>;
   /**
+   * What else names `blobId` besides `versionId`'s thumbnail: a version's content, another version's thumbnail,
+   * or nothing. Nothing Strongroom writes names one blob twice, so an answer is a row written into the database directly.
+   */
+  blobNamedBesides(blobId: string, versionId: string): Promise<'content' | 'thumbnail' | null>;
+  /**
    * Current versions whose text is in one of `statuses` and that extraction could read (scanned clean
    * or released, key not destroyed, document not disposed), in id order after `afterId`, each with its
    * document's organisation: the reindex sweep.

@@ -16,7 +16,7 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   r.post('/collections', {
     schema: {
       tags: ['collections'], summary: 'Create a collection',
-      description: NAME_TAKEN_409,
+      description: `A series given is written in the same transaction: the collection is created filed under it, or not at all. ${NAME_TAKEN_409}`,
       body: z.object({
         name: z.string(), parentId: z.uuid().nullish(), serviceArea: z.string(),
         classification: z.enum(['OFFICIAL', 'OFFICIAL-SENSITIVE']),
@@ -26,14 +26,14 @@ export const collectionsRoutes = (vault: AppServices): FastifyPluginAsync => asy
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
     const { series, ...input } = request.body;
-    // The series is checked (and the right to file) before anything is created, so a bad one changes nothing.
+    // The series is decided (and the right to file) before anything is created, so a bad one changes nothing, and
+    // written in the creating transaction, decided again there: the folder is created filed, or not at all.
     // Whose file plan: the parent's organisation, only when the actor may see the parent (else the create
     // below answers the parent's own 404, and no other answer tells that a collection of that id exists).
     const parent = input.parentId ? (await vault.collections.trail(actor, input.parentId)).steps.at(-1) ?? null : null;
     const organisationId = parent?.organisationId ?? actor.organisationId!;
-    if (series) await vault.retention.requireFilable(actor, organisationId, series);
-    const collection = await vault.collectionCreation.create(actor, { ...input, organisationId: actor.organisationId! });
-    if (series) await vault.retention.setCollectionSeries(actor, collection.id, series);
+    const filing = series ? await vault.retention.stageNewCollectionSeries(actor, organisationId, series) : undefined;
+    const collection = await vault.collectionCreation.create(actor, { ...input, organisationId: actor.organisationId! }, filing ? { filing } : {});
     return reply.status(201).send({ ...presentCollection(collection), series: series ?? null });
   });
 
