@@ -67,7 +67,7 @@ export async function restoreDrill(vault: Vault, options: DrillOptions): Promise
     handle = scratchDb ? openPostgres(scratchDb.url, 2) : openSqlite({ file: path.join(scratch, DATABASE_FILE), key: deriveKey(master, 'sqlite-database') });
     // Migrated as an open would migrate it, so an older backup's rows are sealed as its restore would seal them.
     const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
-    await migrateSealing(handle, store, systemClock, options.logger);
+    await migrateSealing(handle, store, systemClock, options.logger, { verifierKey: verifierKeyFromSigner(signerKey), origin: config.auditOrigin });
     const keys = new KeyRingImpl({
       master, clock: systemClock,
       store: { current: (o) => store.repos.organisations.currentKey(o), byId: (k) => store.repos.organisations.keyById(k), insert: (r) => store.repos.organisations.insertKey(r) },

@@ -176,7 +176,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
       ...(options.snapshotGate ? { snapshotGate: options.snapshotGate } : {}),
     });
   const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
-  await migrateSealing(handle, store, clock, logger);
+  await migrateSealing(handle, store, clock, logger, { verifierKey: verifierKeyFromSigner(signerKey), origin: config.auditOrigin });
 
   // A dry run writes nothing to any blob store (OpenVaultOptions.dryRun).
   const dryRun = options.dryRun ?? false;

@@ -19,6 +19,7 @@ import { JOB_WEIGHTS_MIGRATION } from './migrations/202612230000_job_weights.js'
 import { VERSIONS_AWAITING_REPLICA_MIGRATION } from './migrations/202612230100_versions_awaiting_replica.js';
 import { DOCUMENTS_BY_ORGANISATION_ID_MIGRATION } from './migrations/202612250400_documents_by_organisation_id.js';
 import { LIVE_NAME_KEYS_MIGRATION, LIVE_NAME_KEY_INDEXES } from './migrations/202612260000_live_name_keys.js';
+import { SEQUENCED_EVENT_SEALS_MIGRATION } from './migrations/202612271940_sequenced_event_seals.js';
 import { BlobReplicasRepo } from './repos/replicas.repo.js';
 import { DELAYED_TURNS_FROM, JobsRepo } from './repos/jobs.repo.js';
 import { extractTextJob } from '../domain/jobs/kinds.js';
@@ -155,6 +156,25 @@ describe.each(DIALECTS)('migration 202612200000_live_names_unique on %s', (diale
       expect(await migrate(db, caps, { until: '202612200000_live_names_unique' })).toEqual(['202612200000_live_names_unique']);
       const again = await db.insertInto('documents' as never).values(documentRow('d8', 'payslips.txt') as never).execute().then(() => null, (e: unknown) => e);
       expect(violatesUniqueIndex(again, LIVE_NAME_INDEXES.documents)).toBe(true);
+    } finally {
+      await t.remove();
+    }
+  });
+});
+
+// Its work needs the master key and the log's public key, so the open that applies it does it (compose/sign-in-seals.ts;
+// test/audit/sequenced-rewrites.int.test.ts): the migration itself changes nothing.
+describe.each(DIALECTS)('migration 202612271940_sequenced_event_seals on %s', (dialect) => {
+  it('changes no table or column', async () => {
+    const t = await openEmptyDatabase(dialect);
+    try {
+      const { db, caps } = t.handle;
+      const previous = migrations[migrations.findIndex((m) => m.name === SEQUENCED_EVENT_SEALS_MIGRATION) - 1]!.name;
+      await migrate(db, caps, { until: previous });
+      const shape = async () => (await db.introspection.getTables()).map((table) => `${table.name}(${table.columns.map((c) => c.name).sort().join(',')})`).sort();
+      const before = await shape();
+      expect(await migrate(db, caps, { until: SEQUENCED_EVENT_SEALS_MIGRATION })).toEqual([SEQUENCED_EVENT_SEALS_MIGRATION]);
+      expect(await shape()).toEqual(before);
     } finally {
       await t.remove();
     }

@@ -75,8 +75,16 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   // The document id a row is filed under is a column beside the event, not part of it (so not under
   // its hash): changed, it would take an event out of the document's history, or put one in another's.
   let misfiled: LogCheck | null = null;
+  // An event in the tree whose seal is not that of what it says vouches for nothing (audit.repo.ts #vouching):
+  // sealed since it was written, it was changed in the database directly (what it says, if the tree below
+  // does not name it first, or only its seal).
+  let unsealed: { seq: number; action: string } | null = null;
   async function* events() {
-    for await (const { event, leafHash, filedUnderDocumentId } of repos.audit.sequenced()) {
+    for await (const { event, seal, leafHash, filedUnderDocumentId } of repos.audit.sequenced()) {
+      if (unsealed === null && event.seq >= 0) {
+        const { seq: _seq, ...said } = event;
+        if (repos.audit.writtenByService({ seal }, said) === null) unsealed = { seq: event.seq, action: String(event.action) };
+      }
       if (leafHash) {
         leafHashes.set(event.seq, leafHash);
         if (leafHashes.size > 10_000) leafHashes.delete(leafHashes.keys().next().value as number);
@@ -108,7 +116,7 @@ export async function checkWholeLog(o: { repos: Repos; copies: CheckpointCopies;
   if (result.ok && history.ok) {
     try {
       const tail = { signedSize: history.signedSize, signedRoot: history.signedRoot, size: storedSize, root: history.root };
-      result = (await rowsNotVouchedFor(repos, { hashes, tail, sequencedSize, pendingBatch: o.pendingBatch })) ?? result;
+      result = (await rowsNotVouchedFor(repos, { hashes, tail, sequencedSize, pendingBatch: o.pendingBatch, unsealed })) ?? result;
     } catch (err) {
       // A row that cannot even be read as an event (target ids that are not JSON, a seq that is not a number).
       if (!(err instanceof IntegrityError)) throw err;
@@ -131,13 +139,17 @@ const sentence = (message: string): string => `${message.charAt(0).toUpperCase()
 
 /**
  * The first row the log does not vouch for, if there is one: the tree past its signed prefix not
- * being the tree of its sealed events, a pending event without a valid seal, or an arrangement,
+ * being the tree of its sealed events, an event under a checkpoint or a pending one without a valid seal, or an arrangement,
  * credential, identity, group mapping, person, password or MFA, legal hold, subject access, disposal decision or approval, placement or bin row no event records. Each check runs only if those before it passed.
  */
-async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number }): Promise<LogCheck | null> {
+async function rowsNotVouchedFor(repos: Repos, o: { hashes: SubtreeHashes; tail: UnsignedTail; sequencedSize: number; pendingBatch: number; unsealed: { seq: number; action: string } | null }): Promise<LogCheck | null> {
   const fail = (firstBadSeq: number, problem: string): LogCheck => ({ ok: false, firstBadSeq, problem });
   const unsigned = await unsignedTailProblem(repos, o.hashes, o.tail);
   if (unsigned) return fail(unsigned.seq, unsigned.problem);
+  // Under a checkpoint (the tail's were checked just above): what it says is what was signed, but not under its seal.
+  if (o.unsealed) {
+    return fail(o.unsealed.seq, `Event ${o.unsealed.seq} (${o.unsealed.action}) carries no valid seal, though it says what was signed: a seal was cleared or written into the database directly, not by Strongroom (or, sequenced before seals existed, no checkpoint in the database vouched for it when it was to be sealed), so it vouches for nothing.`);
+  }
   const forged = await firstForgedPending(repos, o.pendingBatch);
   if (forged) return fail(o.sequencedSize, forged);
   // Arrangements read before their changes: a change committed in between adds its event too.

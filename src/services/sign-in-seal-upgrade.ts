@@ -3,7 +3,8 @@
 // transaction (compose/sign-in-seals.ts), once: every later open finds the migration applied and seals nothing, and a null
 // seal is never accepted at sign-in, so nulling a seal later is no way back to an unsealed row.
 //
-// Only what `audit verify`'s rules vouch for is sealed: a person's password hash and MFA state each as their
+// Only what `audit verify`'s rules vouch for is sealed (by events under their seals: those sequenced before event
+// seals are sealed first, in the same transaction, audit-event-seal-upgrade.ts): a person's password hash and MFA state each as their
 // latest recorded write left it (person-secrets-record.ts), a credential as its creation recorded it and with the scope
 // that recorded (credential-record.ts), a SCIM token as its creation recorded it, an identity provider as its addition or an update
 // recorded it, a link of a provider's subject to a person as its linking recorded it (identity-record.ts). Anything else, written into the database directly before the upgrade, stays

@@ -1,6 +1,6 @@
 // A backup made before sign-in seals (migration 202612150000_sign_in_seals), restored by this version: the
 // restore loads its rows at their own schema and the open that follows migrates on, sealing them in the
-// seals' migration (compose/sign-in-seals.ts). Migrating on without it left every seal null: nobody could
+// seals' migration (compose/sign-in-seals.ts), and, first, the events sequenced before event seals. Migrating on without it left every seal null: nobody could
 // sign in and no token worked. On SQLite and PostgreSQL.
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { takeBackup } from '../../src/backup.js';
 import { restoreBackup } from '../../src/backup-restore.js';
 import { loadConfig } from '../../src/config/config.js';
 import { SIGN_IN_SEALS_MIGRATION } from '../../src/db/migrations/202612150000_sign_in_seals.js';
+import { SEQUENCED_EVENT_SEALS_MIGRATION } from '../../src/db/migrations/202612271940_sequenced_event_seals.js';
 import { useClamd } from '../support/fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
@@ -47,8 +48,11 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     const org = await createOrganisation(v.vault);
     const admin = await org.user({ roles: ['org_admin'], teams: ['hr'] });
     const secret = await enrolTotp(v.vault, admin.id);
-    // The database as the release before seals left it: no seals' columns, the migration not applied, secrets in clear.
+    // The database as the release before seals left it: no seals' columns, the migration not applied, secrets in clear;
+    // and its events, in the tree and signed, as a release from before event seals left them: unsealed.
+    await v.vault.audit.sequencer.flush();
     const db = v.vault.store.db;
+    await db.updateTable('audit_events').set({ seal: null }).where('seq', 'is not', null).execute();
     const stored = await db.selectFrom('users').select('mfa_secret').where('id', '=', admin.id).executeTakeFirstOrThrow();
     await db.updateTable('users').set({ mfa_secret: v.vault.store.repos.users.openTotpSecret(admin.id, stored.mfa_secret!) }).where('id', '=', admin.id).execute();
     for (const [table, column] of [['users', 'password_seal'], ['users', 'mfa_seal'], ['credentials', 'seal'], ['scim_tokens', 'seal'], ['identity_providers', 'seal'], ['external_identities', 'seal']] as const) {
@@ -56,6 +60,7 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     }
     await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
+    await sql`delete from schema_migrations where name = ${SEQUENCED_EVENT_SEALS_MIGRATION}`.execute(db);
     for (const column of ['early_reason', 'kind']) await db.schema.alterTable('disposal_batches').dropColumn(column).execute();
     await sql`delete from schema_migrations where name = '202612260100_early_destruction'`.execute(db);
     for (const index of ['documents_live_name_key', 'collections_live_child_name_key', 'collections_live_top_name_key']) await db.schema.dropIndex(index).execute();
@@ -127,6 +132,11 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
       expect(row.mfa_secret).not.toContain(secret);
       const sealings = await v.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'auth.sign-in-seals').execute();
       expect(sealings).toHaveLength(1);
+      // The events were sealed first, in the same open, as far as the checkpoints vouch for them: all of them.
+      const eventSealings = (await v.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'audit.event-seals').execute()).map((e) => JSON.parse(e.target_ids) as Record<string, string>);
+      expect(eventSealings).toEqual([expect.objectContaining({ left: '0' })]);
+      expect(Number(eventSealings[0]!.sealed)).toBeGreaterThan(0);
+      expect(await v.vault.store.repos.audit.unsealedSequenced()).toBeNull();
     } finally {
       await closeKeepingData(v);
     }

@@ -166,7 +166,8 @@ export class AuditRepo implements AuditRepository {
    * Anything else was written into the database directly (or is malformed, which the service never
    * writes): null. A row with no seal is never one: anything that could vouch for it instead (a mark
    * of the last event written before seals existed, or which rows carry seals) is in rows the
-   * database can change.
+   * database can change. Events sequenced before seals existed were sealed once, by the open that
+   * applied migration 202612271940, as far as signed checkpoints vouch for them (audit-event-seal-upgrade.ts).
    */
   writtenByService(row: { seal: string | null }, event: Omit<AuditEvent, 'seq'>): CanonicalEvent | null {
     if (row.seal === null) return null;
@@ -222,20 +223,42 @@ export class AuditRepo implements AuditRepository {
   }
 
   /**
-   * The rows that may vouch for a row elsewhere: events in the tree (a seq the sequencer gave), or
-   * pending with a seal that matches. A row written into the database directly, pending or with a
-   * seq made up outside the tree, vouches for nothing. A row that cannot be read as an event
-   * throws IntegrityError.
+   * The rows that may vouch for a row elsewhere: events whose seal matches what they say, pending or
+   * in the tree (a seq the sequencer gave). A row written into the database directly, pending or with
+   * a seq made up outside the tree, vouches for nothing; nor does an event in the tree whose content
+   * was rewritten since, or whose seal was cleared: its place in the tree says nothing of what the
+   * row now says (only `audit verify`, rebuilding the tree, compares the two), so a sequenced event
+   * is held to its seal as a pending one is. One HMAC a row, no further read. A row that cannot be
+   * read as an event throws IntegrityError.
    */
   async #vouching(rows: Selectable<Schema['audit_events']>[]): Promise<AuditEvent[]> {
     const size = await this.treeSize();
     const events: AuditEvent[] = [];
     for (const r of rows) {
       const event = toAuditEvent(r);
-      const vouches = r.seq === null ? this.writtenByService(r, event) !== null : isIntegerSeq(r.seq) && Number(r.seq) >= 0 && Number(r.seq) < size;
-      if (vouches) events.push(event);
+      const placed = r.seq === null || (isIntegerSeq(r.seq) && Number(r.seq) >= 0 && Number(r.seq) < size);
+      if (placed && this.writtenByService(r, event) !== null) events.push(event);
     }
     return events;
+  }
+
+  /** How many events in the tree carry no seal, and the last one's seq (events sequenced before seals existed). */
+  async unsealedSequenced(): Promise<{ count: number; lastSeq: number } | null> {
+    const row = await this.db.selectFrom('audit_events')
+      .select([sql<number | string>`count(*)`.as('count'), sql<number | string | null>`max(seq)`.as('last')])
+      .where('seal', 'is', null).where('seq', '>=', 0).executeTakeFirst();
+    const count = Number(row?.count ?? 0);
+    return count === 0 || row?.last === null || row?.last === undefined ? null : { count, lastSeq: Number(row.last) };
+  }
+
+  /**
+   * Seals events in the tree that carry none, as they stand (the caller has checked them against signed
+   * checkpoints: audit-event-seal-upgrade.ts). A row sealed meanwhile is left as it is.
+   */
+  async sealSequencedAsFound(rows: readonly { id: number; event: PendingAuditEvent }[]): Promise<void> {
+    for (const { id, event } of rows) {
+      await this.db.updateTable('audit_events').set({ seal: eventSeal(this.sealKey, event) }).where('id', '=', id).where('seal', 'is', null).execute();
+    }
   }
 
   /** Events not yet in the tree, oldest insert first. */
@@ -309,7 +332,7 @@ export class AuditRepo implements AuditRepository {
         if (!isIntegerSeq(r.seq)) {
           throw new IntegrityError(`the audit event row ${String(r.id)} holds a seq that is not a number (${JSON.stringify(String(r.seq).slice(0, 40))}): it was written into the database directly, not by Strongroom`);
         }
-        yield { event: toAuditEvent(r), seal: r.seal, leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
+        yield { id: Number(r.id), event: toAuditEvent(r), seal: r.seal, leafHash: r.leaf_hash, filedUnderDocumentId: r.document_id };
       }
       if (rows.length < pageSize) return;
       const last = rows[rows.length - 1]!;

@@ -4,6 +4,8 @@ import type { AuditEvent, CanonicalEvent } from './event.js';
 
 /** A sequenced event as its row holds it. */
 export interface SequencedAuditRow {
+  /** The row's id (not under any hash). */
+  id: number;
   event: AuditEvent;
   seal: string | null;
   leafHash: Buffer | null;
@@ -53,8 +55,8 @@ export interface AuditRepository {
    */
   writtenByService(row: { seal: string | null }, event: PendingAuditEvent): CanonicalEvent | null;
   /**
-   * Every recorded change of an arrangement, for `audit verify`: events in the tree, or pending with
-   * a seal that matches (so a row written into the database directly vouches for nothing).
+   * Every recorded change of an arrangement, for `audit verify`: events whose seal matches what they
+   * say, pending or in the tree (so a row written or rewritten in the database directly vouches for nothing).
    */
   arrangementChanges(): Promise<AuditEvent[]>;
   /** Every recorded creation of an API token or app password, for `audit verify` (events as arrangementChanges reads them). */
@@ -68,6 +70,10 @@ export interface AuditRepository {
    * filed under, in the same order (what happened to the documents' folders meanwhile).
    */
   allowedEvents(actions: readonly string[], options?: { organisationId?: string; documentIds?: readonly string[]; withEvery?: readonly string[]; logOrder?: boolean }): Promise<AuditEvent[]>;
+  /** How many events in the tree carry no seal, and the last one's seq: events sequenced before seals existed (or seals cleared by hand). */
+  unsealedSequenced(): Promise<{ count: number; lastSeq: number } | null>;
+  /** Seals events in the tree that carry none, as they stand: for the upgrade that seals those signed checkpoints vouch for. */
+  sealSequencedAsFound(rows: readonly { id: number; event: PendingAuditEvent }[]): Promise<void>;
   /** Events not yet in the tree, oldest insert first. */
   unsequenced(limit: number): Promise<UnsequencedAuditEvent[]>;
   assignSeq(id: number, seq: number, leafHash: Buffer): Promise<void>;
