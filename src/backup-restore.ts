@@ -80,10 +80,10 @@ export async function restoreBackup(config: Config, options: { from: string; blo
           continue;
         }
         const unrestored = { versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId };
-        const outcome = replicaBlobs ? await restoreBlob(vault, replicaBlobs, entry.versionId) : { missing: true as const };
-        if (outcome === 'copied') copied += 1;
-        else if ('missing' in outcome) missing.push(unrestored);
-        else damaged.push({ ...unrestored, problem: outcome.damaged });
+        const restored: BlobOutcome = replicaBlobs ? await restoreBlob(vault, replicaBlobs, entry.versionId) : { outcome: 'missing' };
+        if (restored.outcome === 'copied') copied += 1;
+        else if (restored.outcome === 'missing') missing.push(unrestored);
+        else damaged.push({ ...unrestored, problem: restored.problem });
       }
       await renderThumbnailsAgain(vault);
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock })
@@ -113,22 +113,24 @@ export async function restoreBackup(config: Config, options: { from: string; blo
  * as a missing one does, naming a blob the new primary does not hold: reading it is the same "stored copies
  * are damaged" error, and a scrub reports it unrecoverable. An outage or a full disk stops the restore.
  */
-async function restoreBlob(vault: Awaited<ReturnType<typeof openVault>>, replicaBlobs: EncryptedBlobs, versionId: string): Promise<'copied' | { missing: true } | { damaged: string }> {
+async function restoreBlob(vault: Awaited<ReturnType<typeof openVault>>, replicaBlobs: EncryptedBlobs, versionId: string): Promise<BlobOutcome> {
   const version = await vault.store.repos.documents.versionById(versionId);
   // The blob list and the database are the same snapshot, both checked against the signed manifest.
   if (version === undefined) throw new Error(`The backup's blob list names version ${versionId}, which its database does not hold.`);
+  let id: string;
   try {
-    const ref = versionRef(version, { id: version.documentId, organisationId: version.organisationId });
-    const { id } = await replicaBlobs.copyTo(ref, version.sha256, vault.blobStore, { newId: true });
-    // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
-    if (id !== version.blobId) await restoredAs(vault, version.id, id);
-    return 'copied';
+    ({ id } = await replicaBlobs.copyTo(versionRef(version, { id: version.documentId, organisationId: version.organisationId }), version.sha256, vault.blobStore, { newId: true }));
   } catch (error) {
-    if (error instanceof DomainError && error.code === 'NOT_FOUND') return { missing: true };
-    if (error instanceof DomainError && error.code === 'INTEGRITY') return { damaged: error.message };
+    if (error instanceof DomainError && error.code === 'NOT_FOUND') return { outcome: 'missing' };
+    if (error instanceof DomainError && error.code === 'INTEGRITY') return { outcome: 'damaged', problem: error.message };
     throw error;
   }
+  // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
+  if (id !== version.blobId) await restoredAs(vault, version.id, id);
+  return { outcome: 'copied' };
 }
+
+type BlobOutcome = { outcome: 'copied' } | { outcome: 'missing' } | { outcome: 'damaged'; problem: string };
 
 /**
  * The version names its blob's new id. The replica holds the bytes only under the old one (which its ledger
