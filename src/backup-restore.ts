@@ -111,7 +111,8 @@ export async function restoreBackup(config: Config, options: { from: string; blo
  * someone who can write the replica) became the restored primary copy. Now a damaged copy completes nothing
  * in the new primary (a folder's staging file is removed, a bucket's upload aborted), and the version stays
  * as a missing one does, naming a blob the new primary does not hold: reading it is the same "stored copies
- * are damaged" error, and a scrub reports it unrecoverable. An outage or a full disk stops the restore.
+ * are damaged" error (for damage a read finds before its first byte), and a scrub reports it unrecoverable.
+ * An outage or a full disk stops the restore.
  */
 async function restoreBlob(vault: Awaited<ReturnType<typeof openVault>>, replicaBlobs: EncryptedBlobs, versionId: string): Promise<BlobOutcome> {
   const version = await vault.store.repos.documents.versionById(versionId);
