@@ -22,10 +22,11 @@ import { auditKeyPath, auditLastCheckpointPath, openCheckpointCopies } from './c
 import type { Vault } from './main.js';
 import { AccessService } from './services/access.service.js';
 import { composeAudit } from './compose/audit.js';
+import { keyRingOver } from './compose/vault-blobs.js';
 import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
 import { EncryptedBlobs } from './storage/encrypted-blobs.js';
-import { deriveKey, KeyRingImpl, loadMasterKey } from './storage/keys.js';
+import { deriveKey, loadMasterKey } from './storage/keys.js';
 import { DerivedSearchKeys } from './storage/search-keys.js';
 import { DerivedSignInSeals } from './storage/sign-in-seals.js';
 import { normalisePrefix } from './storage/s3.blob-store.js';
@@ -68,11 +69,7 @@ export async function restoreDrill(vault: Vault, options: DrillOptions): Promise
     // Migrated as an open would migrate it, so an older backup's rows are sealed as its restore would seal them.
     const store = new Store(handle, deriveKey(master, 'audit-event-seal'), new DerivedSearchKeys(master), new DerivedSignInSeals(master));
     await migrateSealing(handle, store, systemClock, options.logger, { verifierKey: verifierKeyFromSigner(signerKey), origin: config.auditOrigin });
-    const keys = new KeyRingImpl({
-      master, clock: systemClock,
-      store: { current: (o) => store.repos.organisations.currentKey(o), byId: (k) => store.repos.organisations.keyById(k), insert: (r) => store.repos.organisations.insertKey(r) },
-    });
-    const blobs = new EncryptedBlobs({ keys, store: replica.store });
+    const blobs = new EncryptedBlobs({ keys: keyRingOver(master, store, systemClock), store: replica.store });
 
     const sample = await sampleCurrent(blobEntries(store.db), options.sample);
     const documents: DrillDocumentResult[] = [];

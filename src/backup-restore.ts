@@ -8,24 +8,42 @@ import { DomainError } from './domain/errors.js';
 import { openVault } from './main.js';
 import { BackupService } from './services/backup.service.js';
 import { systemActor } from './services/identity.service.js';
+import { EncryptedBlobs } from './storage/encrypted-blobs.js';
 import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
 import { lockForRestore, markRestoreFinished } from './compose/restore-marker.js';
 import { makeFolderDurably } from './storage/fs-folders.js';
+import { keyRingOver } from './compose/vault-blobs.js';
+import { versionRef } from './services/document-ingestion.js';
 import { extractTextJob, replicateJob } from './domain/jobs/kinds.js';
 import type { TextStatus } from './domain/search/types.js';
+
+/** A version whose blob did not come back: its id, its document's, and the blob id the backup names. */
+export interface UnrestoredVersion {
+  versionId: string;
+  documentId: string;
+  blobId: string;
+}
 
 export interface RestoreResult {
   manifest: BackupManifest;
   copied: number;
   shredded: number;
   /** Versions whose blob the replica does not have (not shredded ones). */
-  missing: Array<{ versionId: string; documentId: string; blobId: string }>;
+  missing: UnrestoredVersion[];
+  /**
+   * Versions whose replica copy is not the version (a chunk fails its tag, it is short or long, another
+   * blob is in its place, or its plaintext's SHA-256 differs): nothing of it was written to the new
+   * primary. `problem` says what failed.
+   */
+  damaged: Array<UnrestoredVersion & { problem: string }>;
 }
 
 /**
  * Restores a backup into the (empty) data directory and database `config` names, then copies
- * every referenced blob from `blobsFrom` (the replica) into the new primary blob store.
+ * every referenced blob from `blobsFrom` (the replica) into the new primary blob store, each checked as
+ * it passes (EncryptedBlobs.copyTo). A version whose replica copy is missing or damaged is reported and
+ * left as a missing one is: naming a blob the new primary does not hold.
  */
 export async function restoreBackup(config: Config, options: { from: string; blobsFrom?: string; key?: string; logger: Logger }): Promise<RestoreResult> {
   await makeFolderDurably(config.dataDir);
@@ -50,35 +68,31 @@ export async function restoreBackup(config: Config, options: { from: string; blo
     try {
       // The backup's orphan candidates were the lost store's: here every blob gets a new id, and sweeps start afresh.
       await vault.store.repos.orphanBlobs.forgetAll();
+      // The replica's copies read with the restored keys, so each is checked on its way into the new primary.
+      const replicaBlobs = replica ? new EncryptedBlobs({ keys: keyRingOver(master, vault.store, vault.clock), store: replica.store }) : null;
       let copied = 0;
       let shredded = 0;
       const missing: RestoreResult['missing'] = [];
+      const damaged: RestoreResult['damaged'] = [];
       for await (const entry of blobList(opened)) {
         if (entry.shredded) {
           shredded += 1;
           continue;
         }
-        if (!replica) {
-          missing.push({ versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId });
-          continue;
-        }
-        try {
-          const { id } = await vault.blobStore.put(await replica.store.get(entry.blobId));
-          // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
-          if (id !== entry.blobId) await restoredAs(vault, entry.versionId, id);
-          copied += 1;
-        } catch (error) {
-          if (!(error instanceof DomainError && error.code === 'NOT_FOUND')) throw error;
-          missing.push({ versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId });
-        }
+        const unrestored = { versionId: entry.versionId, documentId: entry.documentId, blobId: entry.blobId };
+        const restored: BlobOutcome = replicaBlobs ? await restoreBlob(vault, replicaBlobs, entry.versionId) : { outcome: 'missing' };
+        if (restored.outcome === 'copied') copied += 1;
+        else if (restored.outcome === 'missing') missing.push(unrestored);
+        else damaged.push({ ...unrestored, problem: restored.problem });
       }
       await renderThumbnailsAgain(vault);
-      await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock }).recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length });
+      await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock })
+        .recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length, damaged: damaged.length });
       // What rescans found infected after the backup is back as it was then, clean: scan it again (QuarantineService.rescanAfterRestore).
       await vault.quarantine.rescanAfterRestore(opened.manifest);
       await vault.store.durable();
       await markRestoreFinished(config.dataDir, restoreId);
-      return { manifest: opened.manifest, copied, shredded, missing };
+      return { manifest: opened.manifest, copied, shredded, missing, damaged };
     } finally {
       replica?.close();
       await vault.close();
@@ -88,6 +102,36 @@ export async function restoreBackup(config: Config, options: { from: string; blo
     await release?.();
   }
 }
+
+/**
+ * One version's blob from the replica into the new primary store, under the id the store gives it, checked as
+ * it passes with the version's restored row (every chunk opened with its data key, the plaintext hashed
+ * against its SHA-256: EncryptedBlobs.copyTo, as the replicate job and scrub copy). Until 7 December the bytes
+ * were copied unchecked, so a damaged replica copy (bit rot, a truncation, another blob put in its place by
+ * someone who can write the replica) became the restored primary copy. Now a damaged copy completes nothing
+ * in the new primary (a folder's staging file is removed, a bucket's upload aborted), and the version stays
+ * as a missing one does, naming a blob the new primary does not hold: reading it is the same "stored copies
+ * are damaged" error (for damage a read finds before its first byte), and a scrub reports it unrecoverable.
+ * An outage or a full disk stops the restore.
+ */
+async function restoreBlob(vault: Awaited<ReturnType<typeof openVault>>, replicaBlobs: EncryptedBlobs, versionId: string): Promise<BlobOutcome> {
+  const version = await vault.store.repos.documents.versionById(versionId);
+  // The blob list and the database are the same snapshot, both checked against the signed manifest.
+  if (version === undefined) throw new Error(`The backup's blob list names version ${versionId}, which its database does not hold.`);
+  let id: string;
+  try {
+    ({ id } = await replicaBlobs.copyTo(versionRef(version, { id: version.documentId, organisationId: version.organisationId }), version.sha256, vault.blobStore, { newId: true }));
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'NOT_FOUND') return { outcome: 'missing' };
+    if (error instanceof DomainError && error.code === 'INTEGRITY') return { outcome: 'damaged', problem: error.message };
+    throw error;
+  }
+  // Blob ids are the store's: the copy may get a new one. The id is not in the blob's AAD (the version is), so re-pointing is safe.
+  if (id !== version.blobId) await restoredAs(vault, version.id, id);
+  return { outcome: 'copied' };
+}
+
+type BlobOutcome = { outcome: 'copied' } | { outcome: 'missing' } | { outcome: 'damaged'; problem: string };
 
 /**
  * The version names its blob's new id. The replica holds the bytes only under the old one (which its ledger

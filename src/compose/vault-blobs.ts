@@ -81,15 +81,7 @@ export async function openVaultBlobs({ config, store, clock, logger, master, dry
   }
   // Other nodes may be copying into it now: only leftovers older than any copy can take go.
   if (replicaOpened && !dryRun) await replicaOpened.store.cleanStaging(replicaOpened.stagingGraceMs).catch((err: unknown) => logger.warn({ err }, 'could not clean unfinished copies in the replica; they are retried at the next start'));
-  const keys = new KeyRingImpl({
-    master,
-    clock,
-    store: {
-      current: (orgId) => store.repos.organisations.currentKey(orgId),
-      byId: (keyId) => store.repos.organisations.keyById(keyId),
-      insert: (row) => store.repos.organisations.insertKey(row),
-    },
-  });
+  const keys = keyRingOver(master, store, clock);
   const primaryBlobs = new EncryptedBlobs({ keys, store: blobStore });
   const replicaBlobs = replicaStore === null ? null : new EncryptedBlobs({ keys, store: replicaStore });
   // Downloads: a bad primary copy is served from the replica and repaired by a scrub of that version.
@@ -115,6 +107,22 @@ export async function openVaultBlobs({ config, store, clock, logger, master, dry
       replicaOpened?.destroy();
     },
   };
+}
+
+/**
+ * The key hierarchy over a vault's database: its organisation keys, unwrapped with the master key. Also for
+ * the restore and its drill, which open a restored database's versions with it.
+ */
+export function keyRingOver(master: MasterKey, store: Store, clock: Clock): KeyRingImpl {
+  return new KeyRingImpl({
+    master,
+    clock,
+    store: {
+      current: (orgId) => store.repos.organisations.currentKey(orgId),
+      byId: (keyId) => store.repos.organisations.keyById(keyId),
+      insert: (row) => store.repos.organisations.insertKey(row),
+    },
+  });
 }
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */

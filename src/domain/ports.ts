@@ -116,12 +116,14 @@ export interface EncryptedBlobs {
    */
   content(version: EncryptedVersionRef, range?: ByteRange): Promise<Buffer | Readable>;
   /**
-   * Copies a version's blob as stored (ciphertext: no key leaves) into another store under the same id,
-   * each chunk authenticated and the plaintext hashed as the bytes pass: the copy completes only when the
-   * blob is the version, the plaintext's SHA-256 being `sha256`. Otherwise IntegrityError (NOT_FOUND when
-   * the blob is absent), and the target keeps whatever it held under that id. Streams, in bounded memory.
+   * Copies a version's blob as stored (ciphertext: no key leaves) into another store, each chunk
+   * authenticated and the plaintext hashed as the bytes pass: the copy completes only when the blob is the
+   * version, the plaintext's SHA-256 being `sha256`. Otherwise IntegrityError (NOT_FOUND when the blob is
+   * absent), and the target holds nothing new: under the same id it keeps whatever it held. Streams, in
+   * bounded memory. Under the same id (`putAs`: the replica, a repair), or with `newId` under the id the
+   * target gives it (`put`: a restore into a new primary store). Answers the id and size written.
    */
-  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void>;
+  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore, options?: { newId?: boolean }): Promise<{ id: string; size: number }>;
 }
 
 /**

@@ -49,10 +49,10 @@ export class BackupService {
     await this.o.store.repos.audit.insert([auditEvent(actor, 'storage.backup', { organisationId: null, ids: { backupId, location } }, decision, this.o.clock.now())]);
   }
 
-  /** Recorded in the restored database once its blobs are back. */
-  async recordRestore(actor: Actor, backupId: string, counts: { copied: number; shredded: number; missing: number }): Promise<void> {
+  /** Recorded in the restored database once its blobs are back: how many came back, and how many did not (missing, or damaged in the replica). */
+  async recordRestore(actor: Actor, backupId: string, counts: { copied: number; shredded: number; missing: number; damaged: number }): Promise<void> {
     const decision = await this.authorize(actor);
-    const ids = { backupId, copied: String(counts.copied), shredded: String(counts.shredded), missing: String(counts.missing) };
+    const ids = { backupId, copied: String(counts.copied), shredded: String(counts.shredded), missing: String(counts.missing), damaged: String(counts.damaged) };
     await this.o.store.repos.audit.insert([auditEvent(actor, 'storage.restore', { organisationId: null, ids }, decision, this.o.clock.now())]);
   }
 

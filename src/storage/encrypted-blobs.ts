@@ -101,11 +101,12 @@ export class EncryptedBlobs implements EncryptedBlobsPort {
     return range === undefined ? plain : plain.subarray(range.start, range.end + 1);
   }
 
-  async copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void> {
+  async copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore, options: { newId?: boolean } = {}): Promise<{ id: string; size: number }> {
     const binding = bindingOf(version);
     const dataKey = await this.#keys.openDataKey(binding, version.wrappedKey);
     const raw = await this.#store.get(version.blobId);
-    await target.putAs(version.blobId, checkedAsItPasses(raw, dataKey, binding, { plainSize: version.size, sha256 }));
+    const checked = checkedAsItPasses(raw, dataKey, binding, { plainSize: version.size, sha256 });
+    return options.newId === true ? target.put(checked) : target.putAs(version.blobId, checked);
   }
 
   /** A small range of plaintext in memory, e.g. a zip's central directory. */

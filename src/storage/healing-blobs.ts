@@ -78,8 +78,8 @@ export class HealingBlobs implements EncryptedBlobs {
   }
 
   /** From the primary only, and without healing: the caller (replication) is the one deciding what damage there means. */
-  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore): Promise<void> {
-    return this.o.primary.copyTo(version, sha256, target);
+  copyTo(version: EncryptedVersionRef, sha256: string, target: BlobStore, options?: { newId?: boolean }): Promise<{ id: string; size: number }> {
+    return this.o.primary.copyTo(version, sha256, target, options);
   }
 
   async readRange(version: EncryptedVersionRef, range: ByteRange): Promise<Buffer> {

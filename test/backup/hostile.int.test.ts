@@ -1,6 +1,7 @@
 // Backups and restores that must not go through: an edited part or manifest, the wrong master key,
-// a blob the replica lacks (reported, by document), a shredded version (counted as shredded, never
-// as missing); and the command line end to end. On SQLite and PostgreSQL.
+// a blob the replica lacks (reported, by document) or holds damaged (reported apart, never copied), a
+// shredded version (counted as shredded, never as missing); and the command line end to end. On SQLite
+// and PostgreSQL.
 import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { restoreBackup } from '../../src/backup-restore.js';
 import { restoreDrill } from '../../src/backup-restore-drill.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startTestClamd, type TestClamd } from '../support/clamd.js';
+import { blobFilesUnder } from '../support/blob-files.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
@@ -54,7 +56,7 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('refuses edited backups and a wrong master key, reports a blob the replica lacks, and counts a shredded version as shredded', { timeout: 120_000 }, async () => {
+  it('refuses edited backups and a wrong master key, reports a blob the replica lacks or holds damaged, and counts a shredded version as shredded', { timeout: 120_000 }, async () => {
     const dataDir = path.join(work, 'data');
     const live = await newDatabase();
     const v = await openVaultAt(dataDir, clamd.socketPath, envFor(live));
@@ -133,12 +135,16 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
     expect(JSON.parse(await readFile(reportFile, 'utf8'))).toMatchObject({ report: { passed: false, sampleSize: 3 } });
     await closeKeepingData(v);
 
-    // The restore by the command line: the lost blob is named, exit 2; the shredded one is not missing.
+    // The restore by the command line: the lost blob is named as missing, and the kept document's flipped copy
+    // as damaged, with nothing of it written to the new primary (until 7 December it was copied as it was, and
+    // counted as copied); exit 2; the shredded one is not missing.
     target = await emptyTarget(masterKeyFile);
     const restoredDb = await newDatabase();
     const restored = await runCli(['restore', '--data', target, '--from', backupDir, '--blobs-from', replica], { env: { STRONGROOM_CLAMD: clamd.socketPath, ...envFor(restoredDb) } });
-    expect(restored.stderr).toContain('1 blobs copied, 1 shredded (disposed), 1 missing');
-    expect(restored.stderr).toContain(`missing: document ${lostId} version ${lost.id}`);
+    expect(restored.stderr).toContain('0 blobs copied, 1 shredded (disposed), 1 missing, 1 damaged in the replica (not copied).');
+    expect(restored.stderr).toContain(`missing: document ${lostId} version ${lost.id} (blob ${lost.blob_id})`);
+    expect(restored.stderr).toContain(`damaged: document ${ids[0]} version ${kept.id} (blob ${kept.blob_id}): Encrypted blob chunk 0 failed authentication.`);
+    expect(await blobFilesUnder(path.join(target, 'blobs'))).toBe(0);
     expect(restored.code).toBe(2);
     if (dialect === 'sqlite') {
       // A SQLite backup is not loaded into PostgreSQL (nor the other way round).

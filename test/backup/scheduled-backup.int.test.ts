@@ -135,7 +135,7 @@ describe.each(DIALECTS)('the scheduled backup on %s', (dialect) => {
       const cli = await runCli(['restore', '--data', target], { env: { STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_OFFSITE: env.STRONGROOM_OFFSITE, STRONGROOM_REPLICA: replica, STRONGROOM_BACKUP: 'off' } });
       expect(cli.code, cli.stderr).toBe(0);
       expect(cli.stderr).toContain(`Restoring the newest backup in the replica: ${path.join(replica, 'backups', '20261202T021500Z')}`);
-      expect(cli.stderr).toContain('1 blobs copied, 0 shredded (disposed), 0 missing.');
+      expect(cli.stderr).toContain('1 blobs copied, 0 shredded (disposed), 0 missing, 0 damaged in the replica (not copied).');
     } else {
       const restored = await restoreBackup(targetConfig, { from, logger: silent }); // blobs from STRONGROOM_REPLICA
       expect(restored).toMatchObject({ copied: 1, shredded: 0, missing: [] });

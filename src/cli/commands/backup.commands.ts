@@ -38,10 +38,12 @@ export function registerBackupCommands(program: Command): void {
       if (opts.from === undefined) say(`Restoring the newest backup in the replica: ${from}`);
       const { restoreBackup } = await import('../../backup-restore.js');
       const result = await restoreBackup(config, { from, logger: logger(), ...(opts.blobsFrom ? { blobsFrom: opts.blobsFrom } : {}), ...(key ? { key } : {}) });
-      say(`Restored backup ${result.manifest.id} (made ${result.manifest.createdAt}): ${result.copied} blobs copied, ${result.shredded} shredded (disposed), ${result.missing.length} missing.`);
+      say(`Restored backup ${result.manifest.id} (made ${result.manifest.createdAt}): ${result.copied} blobs copied, ${result.shredded} shredded (disposed), ${result.missing.length} missing, ${result.damaged.length} damaged in the replica (not copied).`);
       for (const m of result.missing) say(`  missing: document ${m.documentId} version ${m.versionId} (blob ${m.blobId})`);
+      for (const d of result.damaged) say(`  damaged: document ${d.documentId} version ${d.versionId} (blob ${d.blobId}): ${d.problem}`);
+      if (result.missing.length + result.damaged.length > 0) say('Those versions cannot be read until their blob is put back from another copy (docs/operations.md "Backup and restore").');
       say('Now run "strongroom audit verify": it compares the restored log with the offsite checkpoints.');
-      if (result.missing.length > 0) process.exitCode = 2;
+      if (result.missing.length + result.damaged.length > 0) process.exitCode = 2;
       output(result.manifest.id);
     });
 
