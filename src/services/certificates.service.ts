@@ -127,20 +127,24 @@ export class CertificatesService {
    * names (`document.dispose`, denied `legal_hold`, the hold's id in its ids; the latest, should the job have run
    * more than once), by the name the register gives that hold. Not the holds in force when the certificate is
    * issued, which may be later than the execution (the log not yet signed): a hold released since would leave a
-   * held record kept by nothing, and one placed since would be certified as having kept it.
+   * held record kept by nothing, and one placed since would be certified as having kept it. Only refusals that
+   * vouch for what they say (under their seal, in the tree: AuditRepository.refusedEvents), and only the batch's
+   * organisation's holds: until the evening of 7 December any row with a seq was taken, so a refusal rewritten or
+   * written into the database had the certificate, under the log's signature, name a hold of the writer's
+   * choosing, another council's included. A record whose refusal vouches for no hold is certified held by none named.
    */
   private async holdsAtExecution(organisationId: string, batchId: string, from: string, documentIds: readonly string[]): Promise<Map<string, HoldRef[]>> {
     const out = new Map<string, HoldRef[]>();
     if (documentIds.length === 0) return out;
     const repos = this.o.store.repos;
     const wanted = new Set(documentIds);
-    const refusals = (await repos.audit.query({ organisationId, action: 'document.dispose', from, limit: 1_000_000 }))
-      .filter((e) => e.decision === 'deny' && e.reason === 'legal_hold' && e.targetIds.batchId === batchId && wanted.has(e.targetIds.documentId ?? '') && e.targetIds.holdId !== undefined)
+    const refusals = (await repos.audit.refusedEvents(['document.dispose'], { organisationId, documentIds }))
+      .filter((e) => e.time >= from && e.reason === 'legal_hold' && e.targetIds.batchId === batchId && wanted.has(e.targetIds.documentId ?? '') && e.targetIds.holdId !== undefined)
       .sort((a, b) => a.seq - b.seq);
     const holdOf = new Map(refusals.map((e) => [e.targetIds.documentId!, e.targetIds.holdId!]));
     for (const [documentId, holdId] of holdOf) {
       const hold = await repos.holds.byId(holdId);
-      out.set(documentId, [{ id: holdId, name: hold?.name ?? '(unknown hold)' }]);
+      out.set(documentId, [{ id: holdId, name: hold?.organisationId === organisationId ? hold.name : '(unknown hold)' }]);
     }
     return out;
   }

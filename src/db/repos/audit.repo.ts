@@ -194,9 +194,17 @@ export class AuditRepo implements AuditRepository {
   }
 
   async allowedEvents(actions: readonly string[], options: { organisationId?: string; documentIds?: readonly string[]; withEvery?: readonly string[]; logOrder?: boolean } = {}): Promise<AuditEvent[]> {
+    return this.#vouchingEvents('allow', actions, options);
+  }
+
+  async refusedEvents(actions: readonly string[], options: { organisationId?: string; documentIds?: readonly string[] } = {}): Promise<AuditEvent[]> {
+    return this.#vouchingEvents('deny', actions, options);
+  }
+
+  async #vouchingEvents(decision: 'allow' | 'deny', actions: readonly string[], options: { organisationId?: string; documentIds?: readonly string[]; withEvery?: readonly string[]; logOrder?: boolean }): Promise<AuditEvent[]> {
     if (actions.length === 0) return [];
     const query = (of = actions) => {
-      let q = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...of]).where('decision', '=', 'allow');
+      let q = this.db.selectFrom('audit_events').selectAll().where('action', 'in', [...of]).where('decision', '=', decision);
       if (options.organisationId !== undefined) {
         q = q.where('target_organisation_id', '=', options.organisationId);
         // An organisation's record-keeping events are read from audit_events_organisation_records, whose condition

@@ -70,6 +70,12 @@ export interface AuditRepository {
    * filed under, in the same order (what happened to the documents' folders meanwhile).
    */
   allowedEvents(actions: readonly string[], options?: { organisationId?: string; documentIds?: readonly string[]; withEvery?: readonly string[]; logOrder?: boolean }): Promise<AuditEvent[]>;
+  /**
+   * The refusals (decision `deny`) with one of `actions` that vouch for what they say, read as allowedEvents reads
+   * its events (under their seal, pending or in the tree): what a refusal recorded, when something is certified
+   * from it (the holds that kept a certificate's records at execution, CertificatesService).
+   */
+  refusedEvents(actions: readonly string[], options?: { organisationId?: string; documentIds?: readonly string[] }): Promise<AuditEvent[]>;
   /** How many events in the tree carry no seal, and the last one's seq: events sequenced before seals existed (or seals cleared by hand). */
   unsealedSequenced(): Promise<{ count: number; lastSeq: number } | null>;
   /** Seals events in the tree that carry none, as they stand: for the upgrade that seals those signed checkpoints vouch for. */
