@@ -4,17 +4,15 @@
 // Now each copy is checked as it passes (every chunk opened with the version's key, the plaintext hashed
 // against its SHA-256): a damaged one writes nothing to the new primary, is reported apart from missing, and
 // is left as a missing one is; the other versions come back byte-identical. On SQLite and PostgreSQL.
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { restoreBackup } from '../../src/backup-restore.js';
-import { loadConfig } from '../../src/config/config.js';
 import { useClamd } from '../support/fixture.js';
+import { useRestoreWorkspace } from '../support/restore-workspace.js';
 import { api, expectProblem, filesUnder } from '../support/http.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
 import { createOrganisation, DIALECTS, upload } from '../support/vault.js';
 
@@ -36,33 +34,12 @@ async function blobFile(dir: string, id: string): Promise<string> {
 }
 
 describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect) => {
-  let work: string;
-  let dataDir: string;
-  let offsite: string;
-  const databases: TestDatabase[] = [];
-  const newDatabase = async () => {
-    if (dialect !== 'postgres') return null;
-    const db = await createTestDatabase('srrd');
-    databases.push(db);
-    return db;
-  };
-  const envFor = (db: TestDatabase | null): Record<string, string> => ({ STRONGROOM_OFFSITE: offsite, ...(db ? { STRONGROOM_DATABASE_URL: db.url } : {}) });
-  const configFor = (db: TestDatabase | null) => loadConfig({ env: { STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'silent', ...envFor(db) } });
-
-  beforeAll(async () => {
-    work = await mkdtemp(path.join(tmpdir(), 'sr-restore-damaged-'));
-    dataDir = path.join(work, 'data');
-    offsite = path.join(work, 'offsite');
-    await mkdir(dataDir);
-  });
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-    await rm(work, { recursive: true, force: true });
-  });
+  const w = useRestoreWorkspace(dialect, clamd, 'restore-damaged');
+  const { newDatabase, envFor, configFor } = w;
 
   it('copies no damaged replica copy into the new primary, reports each as damaged apart from missing, and restores the others byte-identical', { timeout: 120_000 }, async () => {
     const live = await newDatabase();
-    let v = await openVaultAt(dataDir, clamd.socketPath, envFor(live));
+    let v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(live));
     const org = await createOrganisation(v.vault);
     const user = await org.user({ teams: ['payroll'] });
     const bodies = new Map<string, Buffer>();
@@ -88,11 +65,11 @@ describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect)
     const versionOf = async (documentId: string) => v.vault.store.db.selectFrom('versions').select(['id', 'blob_id', 'replicated_at']).where('document_id', '=', documentId).executeTakeFirstOrThrow();
     const versions = new Map<string, { id: string; blob_id: string; replicated_at: string | null }>();
     for (const id of bodies.keys()) versions.set(id, await versionOf(id));
-    const backup = path.join(work, 'backup');
+    const backup = path.join(w.work, 'backup');
     await takeBackup(v.vault, backup);
     const replica = v.vault.replicaStore!.location;
-    const masterKeyFile = path.join(work, 'master.key');
-    await copyFile(path.join(dataDir, 'keys', 'master.key'), masterKeyFile);
+    const masterKeyFile = path.join(w.work, 'master.key');
+    await copyFile(path.join(w.dataDir, 'keys', 'master.key'), masterKeyFile);
     await closeKeepingData(v);
 
     // The replica's copies damaged after the backup: bit rot, another version's blob in its place, truncations.
@@ -115,9 +92,9 @@ describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect)
     await unlink(await replicaFile(lost));
 
     // The primary (data directory and database) lost; restored with the blobs from the configured replica.
-    await rm(dataDir, { recursive: true, force: true });
-    await mkdir(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
-    await copyFile(masterKeyFile, path.join(dataDir, 'keys', 'master.key'));
+    await rm(w.dataDir, { recursive: true, force: true });
+    await mkdir(path.join(w.dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    await copyFile(masterKeyFile, path.join(w.dataDir, 'keys', 'master.key'));
     const restoredDb = await newDatabase();
     const result = await restoreBackup(configFor(restoredDb), { from: backup, logger: silent });
 
@@ -133,12 +110,12 @@ describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect)
     ].sort(byVersion));
 
     // The new primary holds the two good versions' blobs and nothing else: no damaged copy, whole or in part.
-    v = await openVaultAt(dataDir, clamd.socketPath, envFor(restoredDb));
+    v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(restoredDb));
     try {
       const rows = await v.vault.store.db.selectFrom('versions').select(['id', 'document_id', 'blob_id', 'replicated_at']).execute();
       const restoredRow = (documentId: string) => rows.find((r) => r.document_id === documentId)!;
-      expect(await blobIdsIn(path.join(dataDir, 'blobs'))).toEqual([restoredRow(kept).blob_id, restoredRow(keptBig).blob_id].sort());
-      expect(await readdir(path.join(dataDir, 'tmp')).catch(() => [])).toEqual([]);
+      expect(await blobIdsIn(path.join(w.dataDir, 'blobs'))).toEqual([restoredRow(kept).blob_id, restoredRow(keptBig).blob_id].sort());
+      expect(await readdir(path.join(w.dataDir, 'tmp')).catch(() => [])).toEqual([]);
       for (const id of [kept, keptBig]) {
         const res = await api(v.app, user).get(`documents/${id}/content`);
         expect(res.statusCode).toBe(200);

@@ -4,17 +4,15 @@
 // none of the ids the vault now names, and a backup taken since named only ids the replica did not have: the
 // next loss of the primary restored nothing. Now each restored version waits for the replica (counted by the
 // gauges) and its `replicate` job is queued, so the worker copies it across. On SQLite and PostgreSQL.
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { takeBackup } from '../../src/backup.js';
 import { restoreBackup } from '../../src/backup-restore.js';
-import { loadConfig } from '../../src/config/config.js';
 import { useClamd } from '../support/fixture.js';
+import { useRestoreWorkspace } from '../support/restore-workspace.js';
 import { api } from '../support/http.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
 import { createOrganisation, DIALECTS, upload } from '../support/vault.js';
 import { png } from '../support/samples.js';
@@ -25,34 +23,14 @@ const clamd = useClamd();
 const silent = pino({ level: 'silent' });
 
 describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => {
-  let work: string;
-  let dataDir: string;
-  let offsite: string;
-  const databases: TestDatabase[] = [];
-  const newDatabase = async () => {
-    if (dialect !== 'postgres') return null;
-    const db = await createTestDatabase('srrr');
-    databases.push(db);
-    return db;
-  };
-  const envFor = (db: TestDatabase | null): Record<string, string> => ({ STRONGROOM_OFFSITE: offsite, ...(db ? { STRONGROOM_DATABASE_URL: db.url } : {}) });
-  const configFor = (db: TestDatabase | null) => loadConfig({ env: { STRONGROOM_DATA: dataDir, STRONGROOM_CLAMD: clamd.socketPath, STRONGROOM_LOG_LEVEL: 'silent', ...envFor(db) } });
-
-  beforeAll(async () => {
-    work = await mkdtemp(path.join(tmpdir(), 'sr-restore-replica-'));
-    dataDir = path.join(work, 'data');
-    await mkdir(dataDir);
-  });
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-    await rm(work, { recursive: true, force: true });
-  });
+  const w = useRestoreWorkspace(dialect, clamd, 'restore-replica');
+  const { newDatabase, envFor, configFor } = w;
 
   /** The primary (data directory and database) lost; the replica and offsite folder kept; restored from `backup`. */
   async function loseThePrimaryAndRestore(masterKeyFile: string, backup: string) {
-    await rm(dataDir, { recursive: true, force: true });
-    await mkdir(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
-    await copyFile(masterKeyFile, path.join(dataDir, 'keys', 'master.key'));
+    await rm(w.dataDir, { recursive: true, force: true });
+    await mkdir(path.join(w.dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    await copyFile(masterKeyFile, path.join(w.dataDir, 'keys', 'master.key'));
     const db = await newDatabase();
     // No --blobs-from: the blobs come from the configured replica, as after a real disaster.
     const result = await restoreBackup(configFor(db), { from: backup, logger: silent });
@@ -60,22 +38,22 @@ describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => 
   }
 
   it('forgets the thumbnails no store kept and renders them again, instead of answering every page that shows one 500 "damaged"', { timeout: 120_000 }, async () => {
-    offsite = path.join(work, 'offsite-thumbnails');
+    w.offsite = path.join(w.work, 'offsite-thumbnails');
     const live = await newDatabase();
-    let v = await openVaultAt(dataDir, clamd.socketPath, envFor(live));
+    let v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(live));
     const org = await createOrganisation(v.vault);
     const user = await org.user({ teams: ['payroll'] });
     const doc = (await upload(v.app, user, org.collections.payroll!, 'rota.png', png())).json() as { id: string };
     await drainJobs(v.vault);
     expect((await api(v.app, user).get(`documents/${doc.id}/thumbnail`)).statusCode).toBe(200);
-    const backup = path.join(work, 'backup-thumbnails');
+    const backup = path.join(w.work, 'backup-thumbnails');
     await takeBackup(v.vault, backup);
-    const masterKeyFile = path.join(work, 'master-thumbnails.key');
-    await copyFile(path.join(dataDir, 'keys', 'master.key'), masterKeyFile);
+    const masterKeyFile = path.join(w.work, 'master-thumbnails.key');
+    await copyFile(path.join(w.dataDir, 'keys', 'master.key'), masterKeyFile);
     await closeKeepingData(v);
 
     const restored = await loseThePrimaryAndRestore(masterKeyFile, backup);
-    v = await openVaultAt(dataDir, clamd.socketPath, envFor(restored.db));
+    v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(restored.db));
     try {
       // The thumbnail lived in the lost primary store alone: until it is rendered again there is none.
       const before = await api(v.app, user).get(`documents/${doc.id}/thumbnail`);
@@ -88,15 +66,15 @@ describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => 
       expect(await v.vault.store.db.selectFrom('jobs').select('kind').where('kind', '=', 'scrub').execute()).toEqual([]);
     } finally {
       await closeKeepingData(v);
-      await rm(dataDir, { recursive: true, force: true });
-      await mkdir(dataDir);
+      await rm(w.dataDir, { recursive: true, force: true });
+      await mkdir(w.dataDir);
     }
   });
 
   it('counts every restored version as waiting for the replica and copies it there, so a second loss of the primary restores everything', { timeout: 120_000 }, async () => {
-    offsite = path.join(work, 'offsite-replica');
+    w.offsite = path.join(w.work, 'offsite-replica');
     const live = await newDatabase();
-    let v = await openVaultAt(dataDir, clamd.socketPath, envFor(live));
+    let v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(live));
     const org = await createOrganisation(v.vault);
     const user = await org.user({ teams: ['payroll'] });
     const bodies = new Map<string, Buffer>();
@@ -107,15 +85,15 @@ describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => 
     }
     await v.vault.worker.runDue();
     expect(await v.vault.replication.health()).toMatchObject({ enabled: true, pending: 0 });
-    const first = path.join(work, 'backup-1');
+    const first = path.join(w.work, 'backup-1');
     await takeBackup(v.vault, first);
-    const masterKeyFile = path.join(work, 'master.key');
-    await copyFile(path.join(dataDir, 'keys', 'master.key'), masterKeyFile);
+    const masterKeyFile = path.join(w.work, 'master.key');
+    await copyFile(path.join(w.dataDir, 'keys', 'master.key'), masterKeyFile);
     await closeKeepingData(v);
 
     const restored = await loseThePrimaryAndRestore(masterKeyFile, first);
     expect(restored.result).toMatchObject({ copied: 2, shredded: 0, missing: [] });
-    v = await openVaultAt(dataDir, clamd.socketPath, envFor(restored.db));
+    v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(restored.db));
     // The replica holds the restored versions' bytes only under the ids they had before: until they are
     // copied under the ids the vault names now, the gauges say so.
     expect(await v.vault.replication.health()).toMatchObject({ pending: 2 });
@@ -126,12 +104,12 @@ describe.each(DIALECTS)('a restore and the offsite replica on %s', (dialect) => 
     for (const { blob_id } of versions) expect(await v.vault.replicaStore!.size(blob_id)).toBeGreaterThan(0);
 
     // The restored vault's own backup, then the primary lost again: everything comes back from the replica.
-    const second = path.join(work, 'backup-2');
+    const second = path.join(w.work, 'backup-2');
     await takeBackup(v.vault, second);
     await closeKeepingData(v);
     const again = await loseThePrimaryAndRestore(masterKeyFile, second);
     expect(again.result).toMatchObject({ copied: 2, shredded: 0, missing: [] });
-    v = await openVaultAt(dataDir, clamd.socketPath, envFor(again.db));
+    v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(again.db));
     try {
       for (const [id, body] of bodies) {
         const res = await api(v.app, user).get(`documents/${id}/content`);
