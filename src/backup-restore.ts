@@ -13,9 +13,9 @@ import { loadMasterKey } from './storage/keys.js';
 import { blobList, blobStoreAt, blobStoreFor, loadInto, openBackup } from './backup-open.js';
 import { lockForRestore, markRestoreFinished } from './compose/restore-marker.js';
 import { makeFolderDurably } from './storage/fs-folders.js';
-import { keyRingOver } from './compose/vault-blobs.js';
+import { keyRingOver, SCRUB_REPAIR_BYTES_PER_SECOND } from './compose/vault-blobs.js';
 import { versionRef } from './services/document-ingestion.js';
-import { extractTextJob, replicateJob } from './domain/jobs/kinds.js';
+import { extractTextJob, replicateJob, scrubJob } from './domain/jobs/kinds.js';
 import type { TextStatus } from './domain/search/types.js';
 
 /** A version whose blob did not come back: its id, its document's, and the blob id the backup names. */
@@ -86,6 +86,7 @@ export async function restoreBackup(config: Config, options: { from: string; blo
         else damaged.push({ ...unrestored, problem: restored.problem });
       }
       await renderThumbnailsAgain(vault);
+      await scrubSoon(vault, [...missing, ...damaged]);
       await new BackupService({ store: vault.store, access: vault.access, clock: vault.clock })
         .recordRestore(systemActor(), opened.manifest.id, { copied, shredded, missing: missing.length, damaged: damaged.length });
       // What rescans found infected after the backup is back as it was then, clean: scan it again (QuarantineService.rescanAfterRestore).
@@ -150,6 +151,29 @@ async function restoredAs(vault: Awaited<ReturnType<typeof openVault>>, versionI
     await repos.jobs.enqueue(replicateJob, { versionId }, { now: vault.clock.now(), organisationId: version.organisationId, bytes: version.size });
   }, { awaitDurable: false });
 }
+
+/**
+ * A scrub of each version that did not come back, queued in the restored database, so that the restored vault's
+ * worker finds it without a good copy as soon as it starts: it is marked unrecoverable (the ledger, the admin
+ * page, `strongroom_blobs_unrecoverable`) and its organisation's security admins are told, as for any version a
+ * scrub finds so. Until 7 December only the operator running the restore heard of them, and the ledger waited for
+ * the daily scrub's random sample, or for somebody's download, to reach each one. A scrub reads the copies again
+ * rather than trust this restore: a good copy put into the new primary under the blob's id meanwhile is found good.
+ */
+async function scrubSoon(vault: Awaited<ReturnType<typeof openVault>>, unrestored: readonly UnrestoredVersion[]): Promise<void> {
+  for (let i = 0; i < unrestored.length; i += SCRUB_QUEUE_BATCH) {
+    await vault.store.transaction(async (repos) => {
+      for (const { versionId } of unrestored.slice(i, i + SCRUB_QUEUE_BATCH)) {
+        const version = await repos.documents.versionById(versionId);
+        if (version === undefined) continue;
+        await repos.jobs.enqueue(scrubJob, { versionId, bytesPerSecond: SCRUB_REPAIR_BYTES_PER_SECOND }, { now: vault.clock.now(), organisationId: version.organisationId });
+      }
+    }, { awaitDurable: false });
+  }
+}
+
+/** Scrub jobs queued a transaction at a time: a restore from a replica that lost everything names every version. */
+const SCRUB_QUEUE_BATCH = 500;
 
 /**
  * Thumbnails are kept in the primary store alone (derived from the version, never copied to the replica nor

@@ -126,4 +126,4 @@ export function keyRingOver(master: MasterKey, store: Store, clock: Clock): KeyR
 }
 
 /** A download that found a bad copy has that version scrubbed at this rate (bytes a second). */
-const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;
+export const SCRUB_REPAIR_BYTES_PER_SECOND = 50 * 1024 * 1024;

@@ -144,6 +144,7 @@ describe.each(DIALECTS)('hostile backups and restores on %s', (dialect) => {
     expect(restored.stderr).toContain('0 blobs copied, 1 shredded (disposed), 1 missing, 1 damaged in the replica (not copied).');
     expect(restored.stderr).toContain(`missing: document ${lostId} version ${lost.id} (blob ${lost.blob_id})`);
     expect(restored.stderr).toContain(`damaged: document ${ids[0]} version ${kept.id} (blob ${kept.blob_id}): Encrypted blob chunk 0 failed authentication.`);
+    expect(restored.stderr).toContain("A scrub of each is queued: when the vault next starts they are marked unrecoverable and their organisations' security admins are told.");
     expect(await blobFilesUnder(path.join(target, 'blobs'))).toBe(0);
     expect(restored.code).toBe(2);
     if (dialect === 'sqlite') {

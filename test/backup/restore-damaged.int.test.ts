@@ -42,6 +42,7 @@ describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect)
     let v = await openVaultAt(w.dataDir, clamd.socketPath, envFor(live));
     const org = await createOrganisation(v.vault);
     const user = await org.user({ teams: ['payroll'] });
+    const securityAdmin = await org.user({ roles: ['security_admin'] });
     const bodies = new Map<string, Buffer>();
     const put = async (name: string, body: Buffer) => {
       const res = await upload(v.app, user, org.collections.payroll!, name, body);
@@ -114,6 +115,12 @@ describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect)
     try {
       const rows = await v.vault.store.db.selectFrom('versions').select(['id', 'document_id', 'blob_id', 'replicated_at']).execute();
       const restoredRow = (documentId: string) => rows.find((r) => r.document_id === documentId)!;
+      const unreadable = [lost, flipped, swapped, truncated, flippedBig, truncatedBig];
+      const unreadableVersions = unreadable.map((id) => versions.get(id)!.id).sort();
+      // The restore queued a scrub of each version that did not come back (and of no other), before anyone read one.
+      const queuedScrubs = await v.vault.store.db.selectFrom('jobs').select(['payload', 'organisation_id']).where('kind', '=', 'scrub').where('status', '=', 'queued').execute();
+      expect(queuedScrubs.map((j) => (JSON.parse(j.payload) as { versionId: string }).versionId).sort()).toEqual(unreadableVersions);
+      expect(new Set(queuedScrubs.map((j) => j.organisation_id))).toEqual(new Set([org.id]));
       expect(await blobIdsIn(path.join(w.dataDir, 'blobs'))).toEqual([restoredRow(kept).blob_id, restoredRow(keptBig).blob_id].sort());
       expect(await readdir(path.join(w.dataDir, 'tmp')).catch(() => [])).toEqual([]);
       for (const id of [kept, keptBig]) {
@@ -143,6 +150,15 @@ describe.each(DIALECTS)('a restore from damaged replica copies on %s', (dialect)
       // The restore's audit event counts them apart.
       const event = await v.vault.store.db.selectFrom('audit_events').select('target_ids').where('action', '=', 'storage.restore').executeTakeFirstOrThrow();
       expect(JSON.parse(event.target_ids)).toMatchObject({ copied: '2', shredded: '0', missing: '1', damaged: '5' });
+
+      // Once the worker runs, each is in the ledger as unrecoverable and the security admins are told of each;
+      // the versions that came back are not.
+      await v.vault.worker.runDue();
+      const ledger = await v.vault.store.db.selectFrom('blob_replicas').select(['version_id', 'unrecoverable_at']).where('unrecoverable_at', 'is not', null).execute();
+      expect(ledger.map((r) => r.version_id).sort()).toEqual(unreadableVersions);
+      const told = await v.vault.store.db.selectFrom('notifications').select(['user_id', 'kind', 'version_id']).where('kind', '=', 'storage-damaged').execute();
+      expect(told.map((n) => n.version_id).sort()).toEqual(unreadableVersions);
+      expect(new Set(told.map((n) => n.user_id))).toEqual(new Set([securityAdmin.id]));
     } finally {
       await closeKeepingData(v);
     }

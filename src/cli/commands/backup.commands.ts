@@ -41,7 +41,7 @@ export function registerBackupCommands(program: Command): void {
       say(`Restored backup ${result.manifest.id} (made ${result.manifest.createdAt}): ${result.copied} blobs copied, ${result.shredded} shredded (disposed), ${result.missing.length} missing, ${result.damaged.length} damaged in the replica (not copied).`);
       for (const m of result.missing) say(`  missing: document ${m.documentId} version ${m.versionId} (blob ${m.blobId})`);
       for (const d of result.damaged) say(`  damaged: document ${d.documentId} version ${d.versionId} (blob ${d.blobId}): ${d.problem}`);
-      if (result.missing.length + result.damaged.length > 0) say('Those versions cannot be read until their blob is put back from another copy (docs/operations.md "Backup and restore").');
+      if (result.missing.length + result.damaged.length > 0) say('Those versions cannot be read until their blob is put back from another copy (docs/operations.md "Backup and restore"). A scrub of each is queued: when the vault next starts they are marked unrecoverable and their organisations\' security admins are told.');
       say('Now run "strongroom audit verify": it compares the restored log with the offsite checkpoints.');
       if (result.missing.length + result.damaged.length > 0) process.exitCode = 2;
       output(result.manifest.id);
