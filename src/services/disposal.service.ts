@@ -225,9 +225,9 @@ export class DisposalService {
     const { batch } = await this.batchFor(actor, batchId, 'records.dispose');
     const userId = personOf(actor);
     if (batch.status !== 'review') throw conflict('This batch has already been approved.');
-    const resource = await this.approvalResource(batch);
-    await this.requireApprovable(actor, resource);
     const items = await this.o.store.repos.disposal.items(batchId);
+    const resource = await this.approvalResource(batch, items);
+    await this.requireApprovable(actor, resource);
     const pending = pendingItems(items).length;
     if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
     await this.requireExtensionsVouched(actor, batch, items);
@@ -272,11 +272,11 @@ export class DisposalService {
    * event says the same, but is read only by organisation, among all of its events: the per-document ones
    * are written in the same transaction by the same person.
    */
-  private async approvalResource(batch: DisposalBatch): Promise<DisposalBatchResource> {
+  private async approvalResource(batch: DisposalBatch, items?: readonly DisposalItem[]): Promise<DisposalBatchResource> {
     const base = { kind: 'disposal-batch' as const, id: batch.id, organisationId: batch.organisationId };
     if (!isEarly(batch)) return { ...base, early: null };
     const repos = this.o.store.repos;
-    const documentIds = (await repos.disposal.items(batch.id)).map((i) => i.documentId);
+    const documentIds = (items ?? await repos.disposal.items(batch.id)).map((i) => i.documentId);
     const proposals = documentIds.length === 0 ? [] : await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds });
     return { ...base, early: { proposedBy: earlyProposer(batch, proposals) } };
   }
