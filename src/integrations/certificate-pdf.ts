@@ -167,6 +167,7 @@ function draw(doc: Doc, cert: DestructionCertificate, facts: { jsonSha256: strin
     ...(c.changedSinceTransfer ? [['Kept: changed after the transfer package was downloaded', String(c.changedSinceTransfer)] as [string, string]] : []),
     ...(c.notDueAtExecution ? [['Kept: not due when carried out (its retention changed after it was proposed)', String(c.notDueAtExecution)] as [string, string]] : []),
     ...(cert.early ? [['Destroyed before their retention ended (early destruction)', `${cert.early.documentIds.length}; reason SHA-256 ${cert.early.reasonSha256}`] as [string, string]] : []),
+    ...(cert.early?.proposedBy ? [['Proposed for early destruction by', `${cert.early.proposedBy.name} (${cert.early.proposedBy.userId}) on ${when(cert.early.proposedBy.at)}`] as [string, string]] : []),
     ['Authorised by', `${cert.authorisedBy.name} (${cert.authorisedBy.userId}) on ${when(cert.authorisedBy.at)}`],
     ['Executed', when(cert.executedAt)],
     ['Issued', when(cert.issuedAt)],

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import {
   APPROVE_ACTION, buildCertificate, PROVEN_ACTIONS, serialiseCertificate, type DestructionCertificate,
 } from '../domain/records/certificate.js';
+import { PROPOSE_EARLY_ACTION } from '../domain/audit/disposal-record.js';
 import { conflict, notFound } from '../domain/errors.js';
 import type { CertificateRenderer, Clock } from '../domain/ports.js';
 import type { Store } from '../domain/repositories.js';
@@ -97,10 +98,13 @@ export class CertificatesService {
     const held = await this.holdsAtExecution(organisationId, batchId, from, items.filter((i) => i.outcome === 'held').map((i) => i.documentId));
     const approverId = proof.events.find((e) => e.event.action === APPROVE_ACTION)?.event.actorUserId ?? null;
     const approver = approverId ? await repos.users.byId(approverId) : undefined;
+    // An early batch's proposer, named beside its approver: by the proven proposal events too, never the batch's row.
+    const proposerId = proof.events.find((e) => e.event.action === PROPOSE_EARLY_ACTION)?.event.actorUserId ?? null;
+    const proposer = proposerId ? await repos.users.byId(proposerId) : undefined;
     const now = this.o.clock.now();
     const certificate = buildCertificate({
       id: randomUUID(), issuedAt: now.toISOString(), batch, items, stubs, organisation: { id: organisation.id, name: organisation.name }, series,
-      approverName: () => approver?.name ?? '(unknown)', heldAtExecution: held, proof,
+      approverName: () => approver?.name ?? '(unknown)', proposerName: () => proposer?.name ?? '(unknown)', heldAtExecution: held, proof,
     }, { sign: (text) => this.o.audit.signStatement(text), verifierKey: this.o.audit.verifierKey });
     const json = serialiseCertificate(certificate);
     try {

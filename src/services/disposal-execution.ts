@@ -5,7 +5,7 @@
 // undoes the shredding.
 import { createHash } from 'node:crypto';
 import type { DestructionAction } from '../domain/access/actions.js';
-import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, unproposedEarlyItem, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, unproposedEarlyItem, unrecordedDisposalStep, unsecondedEarlyApproval } from '../domain/audit/disposal-record.js';
 import { BIN_RECORD_ACTIONS, unrecordedBinning } from '../domain/audit/bin-record.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
@@ -141,7 +141,8 @@ export class DisposalExecution {
    * log's); and every hold the log says was placed over such an item (on it or on a collection it is in)
    * released in the log, or still in force in the rows (then decide() refuses it as usual, outcome
    * 'held'). The log says a document is held by a hold until it records the release, so a deleted hold
-   * item frees nothing.
+   * item frees nothing. An early batch's items each need their proposal, and its approval must be by someone
+   * other than the person the proposals name (early destruction is two people's decision).
    */
   private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<VouchingLog> {
     const repos = this.o.store.repos;
@@ -153,8 +154,11 @@ export class DisposalExecution {
     const ids = toDestroy.map((i) => i.documentId);
     const log = { holds: events, placements: toDestroy.length === 0 ? [] : await this.placementEvents(repos, batch.organisationId, ids) };
     // An early item is destroyed before its retention ends, on the strength of its proposal: a records manager's
-    // event naming the batch, the document and the reason's hash (read by document, as each is filed under it).
-    const unproposed = isEarly(batch) && toDestroy.length > 0 ? unproposedEarlyItem(batch, toDestroy, await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds: ids })) : null;
+    // event naming the batch, the document and the reason's hash (read by document, as each is filed under it);
+    // and on another records manager's approval: the approval the log vouches for (unrecordedDisposalStep, first)
+    // must not be by the person the proposals name (a row rewritten, or an event written past the approval's rule).
+    const proposals = isEarly(batch) && toDestroy.length > 0 ? await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds: ids }) : null;
+    const unproposed = proposals === null ? null : unproposedEarlyItem(batch, toDestroy, proposals) ?? unsecondedEarlyApproval(batch, proposals);
     const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? unproposed
       ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch.organisationId, ids, inBatch(batch), log));
     if (problem) await this.refuse(batch, problem);

@@ -3,10 +3,10 @@
 // approves, and a job carries the batch out (crypto-shredding every copy; see disposal-execution.ts). Transfer
 // packages are built in disposal-transfer.ts.
 import type { Readable } from 'node:stream';
-import type { Decision } from '../domain/access/policy.js';
+import type { Decision, DisposalBatchResource } from '../domain/access/policy.js';
 import { IntegrityError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { disposeBatchJob } from '../domain/jobs/kinds.js';
-import { DISPOSAL_RECORD_ACTIONS, decisionTerms, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
+import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, decisionTerms, earlyProposer, unrecordedDisposalStep } from '../domain/audit/disposal-record.js';
 import {
   countItems, destroysItem, isEarly, parseTransferExport, pendingItems, transferGap, type BatchCounts, type DisposalBatch, type DisposalItem, type ItemDecisionInput,
 } from '../domain/records/disposal.js';
@@ -63,6 +63,20 @@ export interface BatchView {
   items: BatchItemView[];
   counts: BatchCounts;
 }
+
+/** Whether a person is offered the approval of a batch, and if not, why, said to them (null: nothing to say). */
+export interface ApprovalOffer {
+  allowed: boolean;
+  refusal: string | null;
+}
+
+/** Told (403) to an early batch's proposer who asks to approve it. */
+const PROPOSER_APPROVING = 'You proposed this early destruction, so another records manager must approve it.';
+/** Shown on an early batch's page to its records managers who are not offered the approval, by decide()'s reason. */
+const NOT_OFFERED: Readonly<Record<string, string>> = {
+  same_person_as_proposer: 'Another records manager must approve this early destruction: you proposed it.',
+  not_vouched_for: 'Nobody can approve this early destruction: the audit log does not vouch for who proposed it, so whether a second person approves it cannot be told.',
+};
 
 /** Settings keys: state that must hold across processes lives in the database. */
 const lastSweepKey = (organisationId: string) => `disposal.last-sweep:${organisationId}`;
@@ -204,18 +218,26 @@ export class DisposalService {
 
   /**
    * Approves a batch whose every item (but the held ones) is decided: extensions take effect now, and
-   * the execution job is queued in the same transaction.
+   * the execution job is queued in the same transaction. An early batch is never approved by its proposer
+   * (requireApprovable: decide(), `records.approve-disposal`).
    */
   async approve(actor: Actor, batchId: string): Promise<BatchView> {
     const { batch } = await this.batchFor(actor, batchId, 'records.dispose');
     const userId = personOf(actor);
     if (batch.status !== 'review') throw conflict('This batch has already been approved.');
     const items = await this.o.store.repos.disposal.items(batchId);
+    const resource = await this.approvalResource(batch, items);
+    await this.requireApprovable(actor, resource);
     const pending = pendingItems(items).length;
     if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
     await this.requireExtensionsVouched(actor, batch, items);
     const now = this.o.clock.now();
-    await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.approve')], async (tx, { actor: acting, decision }) => {
+    // Asked again on the actor as the transaction reads them: the organisation's records manager, and not an early batch's proposer.
+    const approving = {
+      action: 'records.approve-disposal' as const, resource, target: { organisationId: batch.organisationId, ids: { batchId } }, auditAs: 'disposal.approve', missing: 'disposal batch',
+      refused: forbidden(PROPOSER_APPROVING),
+    };
+    await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.approve'), approving], async (tx, { actor: acting, decision }) => {
       // In the approving transaction: the package must hold every record to transfer as it is now.
       if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: userId }))) throw conflict('This batch has already been approved.');
       // What is approved is the decisions checked above: the batch's row is now held, so none can change until this
@@ -231,6 +253,51 @@ export class DisposalService {
       }, decision, now)]);
     });
     return this.get(actor, batchId);
+  }
+
+  /**
+   * Whether the actor is offered the approval of this batch (its page's button), as decide() answers
+   * `records.approve-disposal`, without auditing; and, where a records manager is refused it, why.
+   */
+  async approvalOffer(actor: Actor, batch: DisposalBatch): Promise<ApprovalOffer> {
+    const decision = await this.o.access.decisionFor(actor, 'records.approve-disposal', await this.approvalResource(batch));
+    const mayDispose = decision.allow || (await this.o.access.may(actor, 'records.dispose', { kind: 'organisation', organisationId: batch.organisationId }));
+    return { allowed: decision.allow, refusal: decision.allow || !mayDispose ? null : NOT_OFFERED[decision.reason] ?? null };
+  }
+
+  /**
+   * The batch as decide() is asked about its approval: for an early one, who proposed it by its sealed
+   * `disposal.propose-early` events (read by document, as each is filed under one), never by its row alone
+   * (created_by, which a database administrator can rewrite to pass the rule). The batch's `disposal.propose`
+   * event says the same, but is read only by organisation, among all of its events: the per-document ones
+   * are written in the same transaction by the same person.
+   */
+  private async approvalResource(batch: DisposalBatch, items?: readonly DisposalItem[]): Promise<DisposalBatchResource> {
+    const base = { kind: 'disposal-batch' as const, id: batch.id, organisationId: batch.organisationId };
+    if (!isEarly(batch)) return { ...base, early: null };
+    const repos = this.o.store.repos;
+    const documentIds = (items ?? await repos.disposal.items(batch.id)).map((i) => i.documentId);
+    const proposals = documentIds.length === 0 ? [] : await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds });
+    return { ...base, early: { proposedBy: earlyProposer(batch, proposals) } };
+  }
+
+  /**
+   * Early destruction is two people's decision: decide() refuses its approval to the person who proposed it
+   * (403, audited as `disposal.approve` with reason `same_person_as_proposer`), and to everyone when the log
+   * vouches for no proposer (audited `not_vouched_for`, the integrity alarm raised, as for an extension no
+   * event vouches for: the rows were changed in the database directly).
+   */
+  private async requireApprovable(actor: Actor, resource: DisposalBatchResource): Promise<void> {
+    const decision = await this.o.access.decisionFor(actor, 'records.approve-disposal', resource);
+    if (decision.allow) return;
+    await this.o.access.recordDenial(actor, 'disposal.approve', { organisationId: resource.organisationId, ids: { batchId: resource.id } }, decision);
+    if (decision.reason === 'not_vouched_for') {
+      const refusal = `The approval of disposal batch ${resource.id} was refused: no records manager's proposal of it recorded in the audit log names the person its row says proposed it, `
+        + 'so whether a second person approves it cannot be told. It was changed in the database directly, not by Strongroom.';
+      this.o.audit.raiseTamperingAlarm('disposal', refusal);
+      throw new IntegrityError(refusal);
+    }
+    throw decision.reason === 'same_person_as_proposer' ? forbidden(PROPOSER_APPROVING) : notFound('disposal batch');
   }
 
   /**

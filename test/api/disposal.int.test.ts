@@ -475,6 +475,11 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     return id;
   }
 
+  /** Another records manager of the organisation: an early batch is approved by someone other than its proposer. */
+  async function secondManager(): Promise<TestUser> {
+    return org.user({ roles: ['records_manager'], teams: ['payroll'] });
+  }
+
   async function refusalsBy(userId: string) {
     await t.vault.audit.sequencer.flush();
     return t.vault.store.db.selectFrom('audit_events').select(['action', 'reason', 'document_id']).where('decision', '=', 'deny').where('actor_user_id', '=', userId).orderBy('seq').execute();
@@ -519,7 +524,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const extend = expectProblem(await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'extend', extendTo: '2040-01-01', reason: 'keep it longer' }] }), 400);
     expect(extend.detail).toBe(`Document ${id} is proposed for early destruction: it can only be decided "destroy". To keep it, restore it from the bin; the batch then keeps it.`);
     expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
-    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    expect((await api(t.app, await secondManager()).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
     await t.vault.disposal.execute(batch.id);
 
     expect((await t.vault.store.repos.documents.byId(id))!.status).toBe('disposed');
@@ -527,7 +532,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const stored = await storedBlobs();
     for (const blobId of blobs) expect(stored.has(blobId)).toBe(false);
     const cert = (await api(t.app, manager).get(`disposal/batches/${batch.id}/certificate`)).json();
-    expect(cert.early).toEqual({ reasonSha256: sha256(reason), documentIds: [id] });
+    expect(cert.early).toEqual({ reasonSha256: sha256(reason), documentIds: [id], proposedBy: { userId: manager.id, name: expect.any(String), at: expect.any(String) } });
     const check = checkCertificate(cert, t.vault.audit.proofs.verifierKey);
     expect(check).toMatchObject({ ok: true, destroyed: 1, early: { documents: 1, reasonSha256: sha256(reason) } });
     expect(describeCheck(check)).toContain(`Destroyed before their retention ended (early destruction): 1, reason SHA-256 ${sha256(reason)}.`);
@@ -565,7 +570,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const restored = await binnedPayslip(payrollMember);
     const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [held, restored], reason: 'Uploaded in error' })).json();
     expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [held, restored].map((documentId) => ({ documentId, decision: 'destroy' })) })).statusCode).toBe(200);
-    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    expect((await api(t.app, await secondManager()).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
     await placeHold(t.vault, org.id, { documentId: held });
     expect((await api(t.app, payrollMember).post(`documents/${restored}/restore`)).statusCode).toBe(200);
     await t.vault.disposal.execute(batch.id);
@@ -582,7 +587,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const id = await binnedPayslip(payrollMember);
     const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [id], reason: 'Uploaded in error' })).json();
     expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
-    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    expect((await api(t.app, await secondManager()).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
     // Its team wanted it after all, and later deleted it again (an ordinary deletion: the bin keeps a filed record).
     expect((await api(t.app, payrollMember).post(`documents/${id}/restore`)).statusCode).toBe(200);
     expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
@@ -638,7 +643,7 @@ describe.each(DIALECTS)('disposal on %s', (dialect) => {
     const binnedAt = (await t.vault.store.repos.documents.byId(id))!.deletedAt!;
     const batch = (await api(t.app, manager).post('disposal/early', { documentIds: [id], reason: 'Uploaded in error' })).json();
     expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/decisions`, { items: [{ documentId: id, decision: 'destroy' }] })).statusCode).toBe(200);
-    expect((await api(t.app, manager).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
+    expect((await api(t.app, await secondManager()).post(`disposal/batches/${batch.id}/approve`)).statusCode).toBe(200);
     expect((await api(t.app, payrollMember).post(`documents/${id}/restore`)).statusCode).toBe(200);
     expect((await api(t.app, payrollMember).delete(`documents/${id}`)).statusCode).toBe(204);
     // A database administrator writes the first deletion's instant back, as if it had been in the bin since.

@@ -110,4 +110,39 @@ describe.each(DIALECTS)('disposal review pages on %s', (dialect) => {
     await memberClient.signIn(staff.email);
     expect((await memberClient.get(`/documents/${id}`)).text).not.toContain('Propose for early destruction');
   });
+
+  it('offers an early batch\'s approval to another records manager and not to its proposer, who is told why (and refused, 403, if they post it anyway)', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
+    const uploader = await org.user({ teams: ['hr'] });
+    const id = (await upload(t.app, uploader, org.collections.hr!, `wrong-council-${Date.now()}.txt`, 'payslip\n')).json().id as string;
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/documents/${id}`, headers: { authorization: `Bearer ${uploader.token}` } })).statusCode).toBe(204);
+    const proposer = await addPerson(t.vault, org.slug, { roles: ['records_manager'], teams: ['hr'] });
+    const client = new FormClient(base);
+    await client.signIn(proposer.email, undefined, await enrolTotp(t.vault, proposer.id));
+    const proposed = await client.post(`/documents/${id}/dispose-early`, { _csrf: FormClient.csrf((await client.get(`/documents/${id}`)).text), reason: 'Payslip of another council: breach DB-7' });
+    expect(proposed.status).toBe(303);
+    const batchUrl = proposed.location!;
+    const csrf = FormClient.csrf((await client.get(batchUrl)).text);
+    expect((await client.post(`${batchUrl}/decisions`, { _csrf: csrf, documentId: id, decision: 'destroy' })).status).toBe(303);
+
+    const own = await client.get(batchUrl);
+    expect(own.text).not.toContain('Approve this batch');
+    expect(own.text).toContain('Another records manager must approve this early destruction: you proposed it.');
+    const refused = await client.post(`${batchUrl}/approve`, { _csrf: csrf });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('govuk-error-summary');
+    expect(refused.text).toContain('You proposed this early destruction, so another records manager must approve it.');
+    expect(refused.text).not.toContain('Approve this batch');
+
+    const second = await addPerson(t.vault, org.slug, { roles: ['records_manager'], teams: ['hr'] });
+    const secondClient = new FormClient(base);
+    await secondClient.signIn(second.email, undefined, await enrolTotp(t.vault, second.id));
+    const theirs = await secondClient.get(batchUrl);
+    expect(theirs.text).toContain('Approve this batch');
+    expect(theirs.text).not.toContain('Another records manager must approve');
+    const approved = await secondClient.post(`${batchUrl}/approve`, { _csrf: FormClient.csrf(theirs.text) });
+    expect(approved.status).toBe(303);
+    expect((await t.vault.store.repos.disposal.batch(batchUrl.slice('/disposal/'.length)))).toMatchObject({ status: 'approved', approvedBy: second.id });
+  });
 });

@@ -81,6 +81,10 @@ export const ORGANISATION_ACTIONS = [
   // Proposing disposal batches, deciding their items and approving them. Deciding to destroy or transfer one
   // record is also asked of that record, so a legal hold over it refuses the decision as it refuses the act:
   'records.dispose',
+  // Approving a disposal batch, asked of the batch (DisposalBatchResource): its records managers, as records.dispose;
+  // but a batch of early destruction (records destroyed before their retention ends) never by the person who
+  // proposed it, so that no one person destroys what the file plan keeps.
+  'records.approve-disposal',
   // Subject access requests the organisation received: opening one, asking partners to search, extending,
   // closing, and the response package. The organisation's DPOs. Its own part's search is `subject-access.respond`.
   'subject-access.manage',
@@ -227,6 +231,7 @@ export const ACTION_EFFECTS = {
   'records.file-plan': 'change',
   'records.hold': 'change',
   'records.dispose': 'change',
+  'records.approve-disposal': 'change',
   // Opening, extending and closing requests, and building their response package.
   'subject-access.manage': 'change',
   'subject-access.read': 'read',

@@ -23,7 +23,9 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'organisation.read-identity': return has('org_admin');
     case 'audit.read':
     case 'audit.export': return has('auditor') || has('dpo');
-    case 'quarantine.identify': return false;
+    case 'quarantine.identify':
+    // Asked of the batch (it says who proposed it), never of the whole organisation.
+    case 'records.approve-disposal': return false;
     case 'quarantine.list':
     case 'quarantine.release':
     case 'quarantine.destroy': return has('security_admin');
@@ -71,5 +73,24 @@ describe('organisation actions', () => {
     expect(decide(userOf('org-a', ['member', 'records_manager'], SERVICE_AREAS), 'lock.break', own, context).allow).toBe(false);
     expect(decide(userOf('org-b', ['org_admin', 'security_admin']), 'lock.break', own, context).allow).toBe(false);
     expect(decide(userOf('org-b', ['org_admin']), 'lock.list', own, context).allow).toBe(false);
+  });
+
+  it('approves a disposal batch for its records managers; an early one never for the person who proposed it, nor for anyone while the log vouches for no proposer', () => {
+    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
+    const rita = userOf('org-a', ['records_manager']);
+    const other = { ...userOf('org-a', ['records_manager']), userId: 'user-other' };
+    const due = { kind: 'disposal-batch' as const, id: 'batch-1', organisationId: 'org-a', early: null };
+    const early = (proposedBy: string | null) => ({ ...due, early: { proposedBy } });
+    // A due batch (the sweep's): whoever of its records managers, the one who decided it included.
+    expect(decide(rita, 'records.approve-disposal', due, context)).toEqual({ allow: true, reason: 'records_manager', via: null });
+    // An early batch: another records manager, never its proposer.
+    expect(decide(rita, 'records.approve-disposal', early(rita.userId), context)).toEqual({ allow: false, reason: 'same_person_as_proposer', via: null });
+    expect(decide(other, 'records.approve-disposal', early(rita.userId), context)).toEqual({ allow: true, reason: 'records_manager', via: null });
+    // Who proposed it not vouched for: nobody (fail closed).
+    for (const actor of [rita, other]) expect(decide(actor, 'records.approve-disposal', early(null), context)).toEqual({ allow: false, reason: 'not_vouched_for', via: null });
+    // Only the organisation's own records managers are asked about the proposer at all.
+    expect(decide(userOf('org-a', ['member', 'org_admin', 'auditor']), 'records.approve-disposal', early('someone'), context)).toMatchObject({ allow: false, reason: 'role' });
+    expect(decide(userOf('org-b', ['records_manager']), 'records.approve-disposal', early('someone'), context)).toMatchObject({ allow: false, reason: 'other_organisation' });
+    expect(decide({ ...other, credential: { kind: 'api_token', id: 'cred-1', scope: 'read' } }, 'records.approve-disposal', early(rita.userId), context)).toMatchObject({ allow: false, reason: 'credential_scope' });
   });
 });

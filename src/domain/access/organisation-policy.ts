@@ -5,7 +5,20 @@ import type { Actor } from '../types.js';
 import { classificationAtMost } from '../types.js';
 import type { OrganisationAction } from './actions.js';
 import { allow, deny, hasRole, type Decision } from './decision.js';
-import type { CollectionResource, DocumentResource, OrganisationResource } from './resources.js';
+import type { CollectionResource, DisposalBatchResource, DocumentResource, OrganisationResource } from './resources.js';
+
+/**
+ * Approving a disposal batch: the organisation's records managers (as `records.dispose`). A batch of early
+ * destruction destroys records the file plan still keeps, so it is two people's decision: its proposer may not
+ * approve it (`same_person_as_proposer`), and nobody may while the log vouches for no proposer (`not_vouched_for`:
+ * who proposed it cannot be told, so whether the approver is a second person cannot either).
+ */
+export function decideDisposalApproval(actor: Actor, resource: DisposalBatchResource): Decision {
+  const role = decideOrganisation(actor, 'records.dispose', { kind: 'organisation', organisationId: resource.organisationId });
+  if (!role.allow || resource.early === null) return role;
+  if (resource.early.proposedBy === null) return deny('not_vouched_for');
+  return resource.early.proposedBy === actor.userId ? deny('same_person_as_proposer') : role;
+}
 
 /**
  * Quarantine work on one item (a document, or the collection it is in). Who may is the organisation's rule
@@ -57,6 +70,9 @@ export function decideOrganisation(actor: Actor, action: OrganisationAction, res
     case 'records.read':
       // Auditors and DPOs check what was destroyed and what is held; records managers run it all.
       return hasRole(actor, 'records_manager') || hasRole(actor, 'auditor') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
+    case 'records.approve-disposal':
+      // Asked of the batch (decideDisposalApproval), which says who proposed it; never of the whole organisation.
+      return deny('wrong_resource');
     case 'records.file-plan':
     case 'records.dispose':
       return hasRole(actor, 'records_manager') ? allow('records_manager') : deny('role');

@@ -11,7 +11,7 @@ import { acceptanceRefusal, decideArrangement } from './arrangement-policy.js';
 import { decideContent, isQuarantinedScan } from './content-policy.js';
 import { allow, deny, type Decision, type DecisionContext } from './decision.js';
 import { decideDirectory } from './directory-policy.js';
-import { decideOrganisation, decideQuarantineItem } from './organisation-policy.js';
+import { decideDisposalApproval, decideOrganisation, decideQuarantineItem } from './organisation-policy.js';
 import { decidePerson, passwordResetRefusal } from './person-policy.js';
 import type { Resource } from './resources.js';
 import { decideSubjectAccess } from './subject-access-policy.js';
@@ -19,7 +19,7 @@ import { decideSubjectAccess } from './subject-access-policy.js';
 // What arrangements reach is in arrangement-reach.ts; callers keep asking this module for it.
 export { arrangementInForce, arrangementReach, reachableOrganisations, type ArrangementReach } from './arrangement-reach.js';
 // What decide() is asked about and answers, and the service areas it grants in; callers keep importing them from here.
-export type { Acceptance, ArrangementResource, CollectionResource, DocumentResource, OrganisationResource, PersonResource, Resource, SubjectAccessResource } from './resources.js';
+export type { Acceptance, ArrangementResource, CollectionResource, DisposalBatchResource, DocumentResource, OrganisationResource, PersonResource, Resource, SubjectAccessResource } from './resources.js';
 export type { Decision, DecisionContext } from './decision.js';
 export { ownServiceAreas } from './content-policy.js';
 
@@ -62,6 +62,8 @@ function decideUnfrozen(actor: Actor, action: Action, resource: Resource, contex
     return resource.kind === 'collection' || resource.kind === 'document' ? decideContent(actor, action, resource, context) : deny('wrong_resource');
   }
   if (isOrganisationAction(action)) {
+    // Approving a disposal batch is asked of the batch: an early one is never its proposer's to approve.
+    if (action === 'records.approve-disposal' && resource.kind === 'disposal-batch') return decideDisposalApproval(actor, resource);
     if (action === 'quarantine.identify') return resource.kind === 'document' || resource.kind === 'collection' ? decideQuarantineItem(actor, action, resource) : deny('wrong_resource');
     if (resource.kind === 'organisation') return decideOrganisation(actor, action, resource);
     if ((action === 'quarantine.destroy' || action === 'quarantine.release') && resource.kind === 'document') return decideQuarantineItem(actor, action, resource);

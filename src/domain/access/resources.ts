@@ -86,4 +86,18 @@ export interface SubjectAccessResource {
   partOrganisationId: string;
 }
 
-export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource | SubjectAccessResource;
+/** A disposal batch, for its approval (`records.approve-disposal`). */
+export interface DisposalBatchResource {
+  kind: 'disposal-batch';
+  id: string;
+  organisationId: string;
+  /**
+   * For a batch of early destruction (binned records destroyed before their retention ends): who proposed it, as
+   * the audit log vouches for it (their sealed proposal events, which a database administrator cannot rewrite
+   * unnoticed); `proposedBy` null when the log vouches for nobody, and then nobody may approve it (fail closed).
+   * null for a batch the sweep proposed of records already due.
+   */
+  early: { proposedBy: string | null } | null;
+}
+
+export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource | SubjectAccessResource | DisposalBatchResource;

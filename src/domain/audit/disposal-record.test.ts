@@ -1,6 +1,6 @@
 // A decision's new due date and reason, as its event records them: compared when recorded, not before.
 import { describe, expect, it } from 'vitest';
-import { PROPOSE_EARLY_ACTION, decisionTerms, reasonSha256, unrecordedDisposalRow, unrecordedDisposalStep } from './disposal-record.js';
+import { PROPOSE_EARLY_ACTION, decisionTerms, earlyProposer, reasonSha256, unrecordedDisposalRow, unrecordedDisposalStep, unsecondedEarlyApproval } from './disposal-record.js';
 
 const batch = { id: 'b', status: 'review' as const, approvedBy: null };
 const decide = (ids: Record<string, string>) => ({ action: 'disposal.decide', decision: 'allow' as const, actorUserId: 'rm', targetIds: { batchId: 'b', documentId: 'd', decision: 'extend', ...ids } });
@@ -40,5 +40,25 @@ describe('an early batch vouched for by its proposals (audit verify)', () => {
     expect(unrecordedDisposalRow({ batches: [early], items: [destroy] }, [proposal('Another reason'), decided])).toBe(named);
     // A sweep's batch needs none.
     expect(unrecordedDisposalRow({ batches: [{ ...early, kind: 'due' }], items: [destroy] }, [decided])).toBeNull();
+  });
+});
+
+describe('who proposed an early batch, and whether a second person approved it', () => {
+  const proposal = (actorUserId: string | null, documentId = 'd', batchId = 'b') => ({ action: PROPOSE_EARLY_ACTION, decision: 'allow' as const, actorUserId, targetIds: { batchId, documentId, reasonSha256: 'x' } });
+
+  it('is the one person the batch\'s proposals name, when its row names them too; otherwise nobody', () => {
+    expect(earlyProposer({ id: 'b', createdBy: 'p' }, [proposal('p'), proposal('p', 'd2'), proposal('q', 'd', 'other-batch')])).toBe('p');
+    expect(earlyProposer({ id: 'b', createdBy: 'p' }, [])).toBeNull();
+    expect(earlyProposer({ id: 'b', createdBy: 'q' }, [proposal('p')])).toBeNull();
+    expect(earlyProposer({ id: 'b', createdBy: 'p' }, [proposal('p'), proposal('q', 'd2')])).toBeNull();
+    expect(earlyProposer({ id: 'b', createdBy: null }, [proposal(null)])).toBeNull();
+  });
+
+  it('refuses an approval by the proposer, or where no proposer is vouched for', () => {
+    expect(unsecondedEarlyApproval({ id: 'b', createdBy: 'p', approvedBy: 'a' }, [proposal('p')])).toBeNull();
+    expect(unsecondedEarlyApproval({ id: 'b', createdBy: 'p', approvedBy: 'p' }, [proposal('p')])).toBe(
+      'Disposal batch b destroys records before their retention ends, and its recorded approval is by person p, who proposed it: early destruction must be approved by another records manager, and Strongroom does not let its proposer approve it.',
+    );
+    expect(unsecondedEarlyApproval({ id: 'b', createdBy: 'p', approvedBy: 'a' }, [])).toContain('so whether a second person approved it cannot be told');
   });
 });

@@ -162,3 +162,37 @@ export function unproposedEarlyItem(
   }
   return null;
 }
+
+/**
+ * Who proposed an early batch, by the log: the one person whose `disposal.propose-early` events name the batch
+ * (sealed: one rewritten to name somebody else vouches for nobody), when the batch's row names the same person.
+ * null when no such event vouches for anyone, when they name more than one person (the service writes them all
+ * in one transaction, as one person), or when the row names another: who proposed it cannot then be told, and
+ * approval is refused (fail closed). `events`: the allowed proposal events of the batch's documents.
+ */
+export function earlyProposer(batch: Pick<DisposalBatch, 'id' | 'createdBy'>, events: readonly RecordingEvent[]): string | null {
+  const proposers = new Set(events.filter((e) => e.action === PROPOSE_EARLY_ACTION && e.decision === 'allow' && e.targetIds.batchId === batch.id).map((e) => e.actorUserId));
+  const [proposer] = proposers;
+  return proposers.size === 1 && proposer !== null && proposer !== undefined && proposer === batch.createdBy ? proposer : null;
+}
+
+/**
+ * For an approved early batch: why its approval is not a second person's, said to a person; null when it is.
+ * Early destruction is two people's decision (decide(), `records.approve-disposal`, refuses the proposer), so an
+ * approval by the person the log says proposed it was not made through Strongroom's approval (or was made until
+ * 7 December 2026, when the proposer still could): the disposal job destroys nothing on it. `batch.approvedBy` must
+ * already be vouched for by the approval event (unrecordedDisposalStep); `events`: the allowed proposal events of
+ * the batch's documents.
+ */
+export function unsecondedEarlyApproval(batch: Pick<DisposalBatch, 'id' | 'createdBy' | 'approvedBy'>, events: readonly RecordingEvent[]): string | null {
+  const proposer = earlyProposer(batch, events);
+  if (proposer === null) {
+    return `Disposal batch ${batch.id} destroys records before their retention ends, but no records manager's proposal of it recorded in the audit log names `
+      + `the person its row says proposed it (person ${batch.createdBy ?? '(none)'}), so whether a second person approved it cannot be told: ${DIRECT}`;
+  }
+  if (batch.approvedBy === proposer) {
+    return `Disposal batch ${batch.id} destroys records before their retention ends, and its recorded approval is by person ${proposer}, who proposed it: `
+      + 'early destruction must be approved by another records manager, and Strongroom does not let its proposer approve it.';
+  }
+  return null;
+}

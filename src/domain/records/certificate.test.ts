@@ -1,6 +1,7 @@
 // Certificates of destruction: a genuine one verifies after a JSON round trip with only the public key;
 // one changed character anywhere fails it; the wrong key fails it; and the checks under the signature
 // (proofs, one dispose event per document, counts) catch a certificate the signer itself got wrong.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { makeEvent, makeLog, ORIGIN } from '../../../test/fixtures/audit/audit-log.js';
 import { buildBundle } from '../audit/bundle.js';
@@ -241,5 +242,52 @@ describe('certificate of destruction', () => {
     }
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe('CONFLICT');
+  });
+});
+
+// An early batch is two people's decision: its certificate names the proposer, from the proven proposal events,
+// beside the approver, and a certificate whose proposer is not theirs, or who also approved, fails the check.
+describe('certificate of an early destruction', () => {
+  const REASON = 'Payslip of another council uploaded in error';
+  const reasonHash = createHash('sha256').update(REASON, 'utf8').digest('hex');
+
+  /** The log above with the batch's proposals, by `proposer`, at 4 and 5 (before the decisions). */
+  async function earlyInput(proposer: string): Promise<{ input: BuildCertificateInput; log: ReturnType<typeof makeLog> }> {
+    const proposed = [...events];
+    for (const [seq, documentId] of [[4, 'doc-1'], [5, 'doc-2']] as const) {
+      proposed[seq] = personEvent(seq, 'disposal.propose-early', { batchId: BATCH, documentId, reasonSha256: reasonHash }, proposer, '2026-11-19T10:00:00.000Z');
+    }
+    const earlyLog = makeLog(24, { events: proposed });
+    const bundle = await buildBundle({
+      organisationId: ORG, checkpoint: earlyLog.checkpoint(24), verifierKey: earlyLog.verifierKey, events: [4, 5, ...PROOF].map((s) => earlyLog.events[s]!), subtrees: earlyLog.store,
+    });
+    const names: Record<string, string> = { 'user-rm': 'Rita Manager', 'user-p': 'Pat Proposer' };
+    return {
+      log: earlyLog,
+      input: {
+        ...(await input()), batch: { ...batch, kind: 'early', earlyReason: REASON, createdBy: proposer },
+        approverName: (id) => names[id] ?? '(unknown)', proposerName: (id) => names[id] ?? '(unknown)', proof: { checkpoint: bundle.checkpoint, events: bundle.events },
+      },
+    };
+  }
+
+  it('names the proposer beside the approver, and verifies', async () => {
+    const { input: early, log: earlyLog } = await earlyInput('user-p');
+    const cert = plain(buildCertificate(early, { sign: (text) => signNote(text, earlyLog.signerKey), verifierKey: earlyLog.verifierKey }));
+    expect(cert.early).toEqual({ reasonSha256: reasonHash, documentIds: ['doc-1', 'doc-2'], proposedBy: { userId: 'user-p', name: 'Pat Proposer', at: '2026-11-19T10:00:00.000Z' } });
+    expect(cert.authorisedBy).toMatchObject({ userId: 'user-rm', name: 'Rita Manager' });
+    const check = checkCertificate(cert, earlyLog.verifierKey);
+    expect(check).toMatchObject({ ok: true, early: { documents: 2, reasonSha256: reasonHash, proposedBy: 'user-p', approvedBy: 'user-rm' } });
+    expect(describeCheck(check)).toContain('Proposed by user-p, approved by another, user-rm.');
+    // Signed again by a faulty server naming another proposer: the proven proposals say otherwise.
+    const renamed = resign({ ...cert, early: { ...(cert.early as object), proposedBy: { userId: 'user-rm', name: 'Rita Manager', at: '2026-11-19T10:00:00.000Z' } } }, earlyLog.signerKey);
+    expect(checkCertificate(renamed, earlyLog.verifierKey)).toEqual({ ok: false, problem: 'The certificate names user-rm as proposing the early destruction, but the proven proposal (seq 4) is by user-p.' });
+  });
+
+  it('is not issued for an early destruction its proposer approved', async () => {
+    const { input: early, log: earlyLog } = await earlyInput('user-rm');
+    expect(() => buildCertificate(early, { sign: (text) => signNote(text, earlyLog.signerKey), verifierKey: earlyLog.verifierKey })).toThrow(
+      `The certificate for batch ${BATCH} would not verify: The early destruction was approved (seq 10) by user-rm, who proposed it: it was not a second person's decision.`,
+    );
   });
 });

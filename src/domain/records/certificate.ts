@@ -115,9 +115,11 @@ export interface CertificateBody {
   /**
    * Only on the certificate of an early batch: its records were destroyed before their retention ended, on a
    * records manager's proposal with a reason (its SHA-256: the reason is free text, kept with the batch). Each
-   * listed document's `disposal.propose-early` event, naming this hash, is in the proof.
+   * listed document's `disposal.propose-early` event, naming this hash, is in the proof. `proposedBy` (since
+   * 7 December 2026): the person whose proposal events those are, and the first one's time; early destruction is
+   * two people's decision, so it is never the person `authorisedBy` names.
    */
-  early?: { reasonSha256: string; documentIds: string[] };
+  early?: { reasonSha256: string; documentIds: string[]; proposedBy?: { userId: string; name: string; at: string } };
   /** The destruction, decision and approval events with inclusion proofs against one signed checkpoint of the audit log. */
   proof: { origin: string; checkpoint: string; events: BundleEvent[] };
 }
@@ -132,8 +134,11 @@ export type CertificateCheck =
     ok: true; id: string; batchId: string; organisation: { id: string; name: string }; destroyed: number; executedAt: string; treeSize: number; events: number; bodySha256: string;
     /** What the certificate states that its proof does not cover (only ever for a format 1 certificate). */
     unproven: string[];
-    /** An early batch's: how many records were destroyed before their retention ended, and the reason's SHA-256. */
-    early?: { documents: number; reasonSha256: string };
+    /**
+     * An early batch's: how many records were destroyed before their retention ended, the reason's SHA-256, and
+     * (on certificates that name them) who proposed it and who approved it, two people.
+     */
+    early?: { documents: number; reasonSha256: string; proposedBy?: string; approvedBy?: string };
   }
   | { ok: false; problem: string };
 
@@ -206,8 +211,15 @@ export function checkCertificate(cert: unknown, verifierKey: string): Certificat
   return {
     ok: true, id: cert.id, batchId: cert.batchId as string, organisation: { id: organisation.id, name: organisation.name }, destroyed: documents.length,
     executedAt: cert.executedAt as string, treeSize: bundle.treeSize, events: bundle.events, bodySha256: digest, unproven: provesAuthorisation ? [] : [UNPROVEN_IN_FORMAT_1],
-    ...(isRecord(cert.early) ? { early: { documents: (cert.early.documentIds as unknown[]).length, reasonSha256: cert.early.reasonSha256 as string } } : {}),
+    ...(isRecord(cert.early) ? { early: earlySummary(cert.early, cert.authorisedBy) } : {}),
   };
+}
+
+/** What a checked certificate's early section says, for the one-line answer. */
+function earlySummary(early: Record<string, unknown>, authorisedBy: unknown): NonNullable<Extract<CertificateCheck, { ok: true }>['early']> {
+  const summary = { documents: (early.documentIds as unknown[]).length, reasonSha256: early.reasonSha256 as string };
+  if (!isRecord(early.proposedBy) || !isRecord(authorisedBy)) return summary;
+  return { ...summary, proposedBy: String(early.proposedBy.userId), approvedBy: String(authorisedBy.userId) };
 }
 
 function checkContents(cert: Record<string, unknown>, events: BundleEvent[], provesAuthorisation: boolean): string | undefined {
@@ -329,6 +341,23 @@ function checkEarly(early: unknown, documents: readonly { documentId: string }[]
       return `Document ${documentId} has no proven proposal to destroy it early, with the reason the certificate gives, before the batch was approved (seq ${approval.seq}).`;
     }
   }
+  return early.proposedBy === undefined ? undefined : checkProposer(early.proposedBy, proposals, approval);
+}
+
+/**
+ * Who proposed an early destruction, by the log: every proven proposal is the person the certificate names, the
+ * first at the time it names, and that person is not the one whose approval is proven (two people's decision).
+ */
+function checkProposer(by: unknown, proposals: Map<string, AuditEvent>, approval: AuditEvent): string | undefined {
+  if (!isRecord(by) || typeof by.userId !== 'string' || typeof by.at !== 'string') return 'The certificate\'s early destruction section names its proposer in a malformed way.';
+  const events = [...proposals.values()];
+  const other = events.find((e) => e.actorUserId !== by.userId);
+  if (events.length === 0 || other) {
+    return `The certificate names ${by.userId} as proposing the early destruction, but ${other ? `the proven proposal (seq ${other.seq}) is by ${other.actorUserId ?? 'nobody'}` : 'the proof has no proposal'}.`;
+  }
+  const first = events.reduce((a, b) => (b.seq < a.seq ? b : a));
+  if (first.time !== by.at) return `The certificate says the early destruction was proposed at ${by.at}, but the first proven proposal (seq ${first.seq}) is at ${first.time}.`;
+  if (approval.actorUserId === by.userId) return `The early destruction was approved (seq ${approval.seq}) by ${by.userId}, who proposed it: it was not a second person's decision.`;
   return undefined;
 }
 
@@ -344,6 +373,8 @@ export interface BuildCertificateInput {
   series: readonly RecordSeries[];
   /** The name of the person whose approval event is in the proof (the certificate takes their id and the time from the event). */
   approverName: (userId: string) => string;
+  /** For an early batch: the name of the person whose proposal events are in the proof (their id and time from the events). */
+  proposerName?: (userId: string) => string;
   /** The holds in force over each item kept by a hold at execution. */
   heldAtExecution: ReadonlyMap<string, HoldRef[]>;
   /** The batch's destruction, decision and approval events, each with its inclusion proof against `checkpoint`. */
@@ -417,13 +448,27 @@ export function buildCertificate(input: BuildCertificateInput, signer: Certifica
     method: DESTRUCTION_METHOD,
     authorisedBy: { userId: approval.actorUserId, name: input.approverName(approval.actorUserId), at: approval.time },
     executedAt: batch.executedAt,
-    ...(batch.kind === 'early' ? { early: { reasonSha256: reasonSha256(batch.earlyReason ?? ''), documentIds: documents.map((d) => d.documentId) } } : {}),
+    ...(batch.kind === 'early' ? { early: earlySection(input, documents) } : {}),
     proof: { origin: head.origin, checkpoint: input.proof.checkpoint, events: [...input.proof.events].sort((a, b) => a.leafIndex - b.leafIndex) },
   };
   const certificate: DestructionCertificate = { ...body, signature: signer.sign(signedText(head.origin, body.id, certificateBodySha256(body))) };
   const check = checkCertificate(JSON.parse(JSON.stringify(certificate)), signer.verifierKey);
   if (!check.ok) throw new IntegrityError(`The certificate for batch ${batch.id} would not verify: ${check.problem}`);
   return certificate;
+}
+
+/**
+ * An early batch's section: the reason's hash, the documents destroyed early, and who proposed it, as the proven
+ * proposal events say (the first one's time). A proof with no proposal (nothing of the batch destroyed) names nobody.
+ */
+function earlySection(input: BuildCertificateInput, documents: readonly CertificateDocument[]): NonNullable<CertificateBody['early']> {
+  const proposals = input.proof.events.map((e) => e.event).filter((e) => e.action === PROPOSE_EARLY_ACTION).sort((a, b) => a.seq - b.seq);
+  const first = proposals[0];
+  const proposer = first?.actorUserId;
+  return {
+    reasonSha256: reasonSha256(input.batch.earlyReason ?? ''), documentIds: documents.map((d) => d.documentId),
+    ...(first && proposer ? { proposedBy: { userId: proposer, name: input.proposerName?.(proposer) ?? '(unknown)', at: first.time } } : {}),
+  };
 }
 
 /** The certificate as stored and served: one fixed serialisation, so its file SHA-256 is stable. */
@@ -437,7 +482,8 @@ const plainText = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');
 export function describeCheck(check: CertificateCheck): string {
   if (!check.ok) return `Certificate FAILED: ${check.problem.replace(/[\p{Cc}\p{Cf}]/gu, '?')}`;
   const unproven = check.unproven.length > 0 ? ` Not proven by the audit log: ${check.unproven.join('; ')}.` : '';
-  const early = check.early ? ` Destroyed before their retention ended (early destruction): ${check.early.documents}, reason SHA-256 ${plainText(check.early.reasonSha256)}.` : '';
+  const early = check.early ? ` Destroyed before their retention ended (early destruction): ${check.early.documents}, reason SHA-256 ${plainText(check.early.reasonSha256)}.`
+    + (check.early.proposedBy ? ` Proposed by ${plainText(check.early.proposedBy)}, approved by another, ${plainText(check.early.approvedBy ?? '')}.` : '') : '';
   const n = check.destroyed;
   // Names reach the auditor's terminal: no control characters (escape sequences, new lines) get through.
   const plain = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?');

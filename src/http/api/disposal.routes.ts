@@ -84,7 +84,10 @@ export const disposalRoutes = (vault: AppServices): FastifyPluginAsync => async 
   r.post('/disposal/batches/:id/approve', {
     schema: {
       tags: ['disposal'], summary: 'Approve a batch whose items are all decided; a job then carries it out',
-      description: 'Extensions take effect now. A batch with transfer items needs its transfer package downloaded after the last decision.',
+      description: 'Extensions take effect now. A batch with transfer items needs its transfer package downloaded after the last decision. '
+        + 'A batch of kind `early` is approved by another records manager than the one who proposed it: the proposer is refused with 403 '
+        + '("You proposed this early destruction, so another records manager must approve it.", audited as a `disposal.approve` denial, '
+        + '`same_person_as_proposer`), and everyone with 500 while the audit log vouches for no proposer.',
       params: idParams,
     },
   }, async (request) => {

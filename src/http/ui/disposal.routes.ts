@@ -2,7 +2,7 @@
 // records manager decides each item (destroy, extend with date and reason, transfer), downloads the
 // transfer package and approves. What each person is offered is what decide() would allow (can()).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { invalid } from '../../domain/errors.js';
+import { DomainError, invalid } from '../../domain/errors.js';
 import { errorList, render, requireCsrf, signedIn, type Ui } from './context.js';
 import { STATUS_OF_ERROR } from '../../protocol/error-status.js';
 import { type Form, handled, one } from './form-fields.js';
@@ -37,8 +37,11 @@ export const disposalPages = (ui: Ui): FastifyPluginAsync => async (app) => {
     const view = await ui.vault.disposal.get(web.actor, batchId);
     const may = await mayDispose(request);
     const done = DONE[(request.query as { done?: string }).done ?? ''] ?? null;
+    const reviewing = may && view.batch.status === 'review';
+    // The approve button is offered as decide() answers the approval itself: never to an early batch's proposer, who is told why.
+    const approval = reviewing ? await ui.vault.disposal.approvalOffer(web.actor, view.batch) : { allowed: false, refusal: null };
     return render(ui, request, reply, 'disposal-batch.njk', {
-      view, mayDecide: may && view.batch.status === 'review', mayDispose: may, hasTransfer: view.counts.transfer > 0, done, values: {}, ...extra,
+      view, mayDecide: reviewing, mayApprove: approval.allowed, cannotApprove: approval.refusal, mayDispose: may, hasTransfer: view.counts.transfer > 0, done, values: {}, ...extra,
     }, status);
   };
 
@@ -70,8 +73,10 @@ export const disposalPages = (ui: Ui): FastifyPluginAsync => async (app) => {
       await ui.vault.disposal.approve(web.actor, request.params.id);
       return reply.redirect(`/disposal/${request.params.id}?done=approved`, 303);
     } catch (error) {
-      if (!handled(error)) throw error;
-      return batchPage(request, reply, request.params.id, { errors: errorList(error, 'approve') }, 400);
+      // An early batch's proposer is told on the page why another records manager must approve it (403).
+      const proposer = error instanceof DomainError && error.code === 'FORBIDDEN';
+      if (!handled(error) && !proposer) throw error;
+      return batchPage(request, reply, request.params.id, { errors: errorList(error, 'approve') }, proposer ? 403 : 400);
     }
   });
 
