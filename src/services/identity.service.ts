@@ -5,11 +5,11 @@
 import { createHash } from 'node:crypto';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import { credentialsUsable, mfaRequired } from '../domain/identity/mfa.js';
-import { mfaNotSetUp, type During, type PersonStanding } from './person-standing.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, Channel, CredentialRef, User } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { mfaNotSetUp, type During, type PersonStanding } from './person-standing.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 export interface RequestInfo {
