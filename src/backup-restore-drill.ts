@@ -21,6 +21,7 @@ import { Store } from './db/store.js';
 import { auditKeyPath, auditLastCheckpointPath, openCheckpointCopies } from './compose/audit-keys.js';
 import type { Vault } from './main.js';
 import { AccessService } from './services/access.service.js';
+import { PersonStanding } from './services/person-standing.js';
 import { composeAudit } from './compose/audit.js';
 import { keyRingOver } from './compose/vault-blobs.js';
 import { BackupService } from './services/backup.service.js';
@@ -177,7 +178,8 @@ async function verifyRestoredLog(store: Store, config: Config, scratch: string, 
       return result;
     },
   };
-  const access = new AccessService(store, systemClock);
+  // Only the audit log's verification runs here, as the system: no person is read.
+  const access = new AccessService(store, systemClock, new PersonStanding({ clock: systemClock }));
   const audit = composeAudit({
     store, access, clock: systemClock, origin: config.auditOrigin, signerKey, verifierKey, copies,
     checkpointEvents: Number.MAX_SAFE_INTEGER, checkpointSeconds: Number.MAX_SAFE_INTEGER, logger: { error: () => undefined },

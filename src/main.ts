@@ -13,7 +13,7 @@ import { buildJobRegistry } from './compose/job-registry.js';
 import { startBackgroundTimers } from './compose/background-timers.js';
 import { composeLifecycle } from './compose/lifecycle.js';
 import type { StoreClaim } from './services/store-ownership.js';
-import { composeIdentity } from './compose/identity.js';
+import { composeIdentity, sealAlarmFor } from './compose/identity.js';
 import { migrateSealing } from './compose/sign-in-seals.js';
 import { composeMail } from './compose/mail.js';
 import type { Config } from './config/config.js';
@@ -30,6 +30,7 @@ import { PolicyFileInspector } from './integrations/policy.file-inspector.js';
 import { BackupService } from './services/backup.service.js';
 import { JobWorker } from './jobs/worker.js';
 import { AccessService } from './services/access.service.js';
+import { PersonStanding } from './services/person-standing.js';
 import type { AppServices } from './services/app-services.js';
 import { ArrangementsService } from './services/arrangements.service.js';
 import { CertificatesService } from './services/certificates.service.js';
@@ -192,7 +193,10 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   const lifecycle = composeLifecycle({ replicated: replicaStore !== null });
 
   const serviceAreas = DEFAULT_SERVICE_AREAS;
-  const access = new AccessService(store, clock);
+  // Whether a person may still act, read in the transaction that decides a change again (AccessService.requireWithin)
+  // and by IdentityService for a request that waited; a seal that does not match is logged for the operator.
+  const standing = new PersonStanding({ clock, alarm: sealAlarmFor(logger) });
+  const access = new AccessService(store, clock, standing);
   const checkpointCopies = await openCheckpointCopies(config, config.dataDir);
   const audit = composeAudit({
     store, access, clock, origin: config.auditOrigin, signerKey, verifierKey: verifierKeyFromSigner(signerKey),
@@ -205,7 +209,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   // Every new organisation gets the file plan of the retention schedule (retention is built below; seeding runs
   // later). How people are named (personNames) goes to the services that show records, not into the vault.
   const { personNames, close: closeIdentity, ...identityServices } = composeIdentity({
-    config, store, clock, access, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
+    config, store, clock, access, standing, serviceAreas, master, mail, logger, filePlan: { seed: (...args) => retention.seedFilePlan(...args) },
     ...(options.passwordHasherBeneathGate ? { beneathGate: options.passwordHasherBeneathGate } : {}),
     ...(options.samlProtocol ? { samlProtocol: options.samlProtocol } : {}),
   });

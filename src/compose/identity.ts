@@ -35,9 +35,13 @@ import { SecondFactorService } from '../services/second-factor.service.js';
 import { SignInAttempts } from '../services/sign-in-attempts.js';
 import { WebSessionIds } from '../services/web-session-ids.js';
 import { WebSessionsService, type WebSessionsOptions } from '../services/web-sessions.service.js';
+import type { PersonStanding } from '../services/person-standing.js';
 import type { SealAlarm } from '../services/sign-in-seal-alarm.js';
 import type { MasterKey } from '../storage/keys.js';
 import { DerivedSecretSealer } from '../storage/secret-sealer.js';
+
+/** The seal alarm: a seal that does not match means the database was written directly, logged at error level for the operator. */
+export const sealAlarmFor = (logger: Pick<Logger, 'error'>): SealAlarm => ({ message, ids }) => logger.error(ids, message);
 
 export type IdentityServices = Pick<AppServices,
   'identity' | 'organisations' | 'userCreation' | 'credentials' | 'invitations' | 'sessions' | 'passwordSignIn' | 'secondFactor' | 'passwordChange' | 'federatedSignIn' | 'identityProviders' | 'samlSignIn' | 'oidcSignIn' | 'people' | 'scim'>;
@@ -46,14 +50,14 @@ export type IdentityServices = Pick<AppServices,
 export type FilePlanSeeder = NonNullable<ConstructorParameters<typeof OrganisationsService>[0]['filePlan']>;
 
 export function composeIdentity(o: {
-  config: Config; store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[];
+  config: Config; store: Store; clock: Clock; access: AccessService; standing: PersonStanding; serviceAreas: readonly string[];
   master: MasterKey; mail: MailService; filePlan: FilePlanSeeder; logger: Logger;
   /** Test seam: wraps the argon2 hasher beneath the gate (OpenVaultOptions.passwordHasherBeneathGate). */
   beneathGate?: (argon2: PasswordHasher) => PasswordHasher;
   /** Test seam: the SAML protocol (OpenVaultOptions.samlProtocol); ended with the vault like the one made here. */
   samlProtocol?: SamlProtocol;
 }): IdentityServices & { personNames: PersonNamesService; close: () => Promise<void> } {
-  const { config, store, clock, access, serviceAreas, master, mail, filePlan, logger } = o;
+  const { config, store, clock, access, standing, serviceAreas, master, mail, filePlan, logger } = o;
   // Every command that sets a password says so under the weak setting (serve says it at start, too).
   const argon2 = new Argon2PasswordHasher(config.passwordHashing, () => logger.warn(
     'STRONGROOM_PASSWORD_HASHING=test-only-weak: this password is hashed cheaply and is easy to guess if the database leaks; the setting is for test suites only',
@@ -64,9 +68,9 @@ export function composeIdentity(o: {
   // Invitation links and web sessions are stored keyed (services/keyed-digest.ts), so neither can be minted in the database.
   // A seal that does not match (storage/sign-in-seals.ts, which the Store writes and reads them with) means the
   // database was written directly: refused like bad credentials, audited, and logged here for the operator.
-  const alarm: SealAlarm = ({ message, ids }) => logger.error(ids, message);
+  const alarm = sealAlarmFor(logger);
   const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master), alarm });
-  const identity = new IdentityService({ store, clock, passwords, alarm });
+  const identity = new IdentityService({ store, clock, passwords, alarm, standing });
   const organisations = new OrganisationsService({ store, clock, access, filePlan });
   const userCreation = new UserCreationService({ store, clock, access, serviceAreas, passwords, organisations, mail });
   const credentials = new CredentialsService({ store, clock, access, identity });

@@ -70,7 +70,7 @@ export interface Repos {
 function reposFor(db: Kysely<Schema> | Transaction<Schema>, caps: DialectCaps, auditSealKey: Buffer, searchKeys: SearchKeys, signInSeals: SignInSeals, root?: { gatherBehind?: GatherBehind; searchReads?: DatabaseHandle['searchReads'] }): Repos {
   return {
     organisations: new OrganisationsRepo(db),
-    users: new UsersRepo(db, signInSeals),
+    users: new UsersRepo(db, caps, signInSeals),
     collections: new CollectionsRepo(db, caps),
     documents: new DocumentsRepo(db, caps),
     arrangements: new ArrangementsRepo(db),

@@ -14,6 +14,7 @@ import { readableClassifications, readableScope } from '../domain/access/readabl
 import type { ReadableScope } from '../domain/search/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
+import type { PersonStanding, Standing } from './person-standing.js';
 
 export function collectionResource(c: Collection): CollectionResource {
   return { kind: 'collection', id: c.id, organisationId: c.organisationId, serviceArea: c.serviceArea, classification: c.classification, arrangementId: c.arrangementId };
@@ -70,8 +71,9 @@ function denialTarget(target: AuditTarget, decision: Decision): AuditTarget {
 
 /**
  * A change decided before its transaction, refused when decide() was asked again inside it (`requireWithin`): a
- * legal hold placed, or an arrangement suspended, in the moment between. Thrown out of the transaction so it
- * rolls back; `afterRollback` then audits the refusal like any other and answers as `require` would.
+ * legal hold placed, or an arrangement suspended, in the moment between; or its person switched off, signed out,
+ * their credential revoked or their role, teams or clearance changed. Thrown out of the transaction so it rolls
+ * back; `afterRollback` then audits the refusal like any other and answers as `require` would.
  */
 export class RefusedWithin extends Error {
   constructor(readonly refusal: {
@@ -81,8 +83,10 @@ export class RefusedWithin extends Error {
     decision: Decision;
     /** What the refusal is told of: the document, or the folder being binned or moved (`containing`: for something inside it). */
     told: { kind: 'document' | 'collection'; organisationId: string; containing?: boolean };
-    /** The answer to a refusal that is not a hold's (404, or 423 for a document its reader may see). */
+    /** The answer to a refusal that is not a hold's (404, or 423 for a document its reader may see; 401 for a person who no longer stands). */
     otherwise: DomainError;
+    /** The actor as the transaction read them, whom a hold's refusal is told to (whether it names the hold). */
+    decidedOn: Actor;
   }) {
     super(`refused inside the transaction: ${refusal.decision.reason}`);
     this.name = 'RefusedWithin';
@@ -114,6 +118,11 @@ export type WithinQuestion = WithinQuestionBase & (
   | { resource: Extract<Resource, { kind: 'organisation' }>; told: Told }
 );
 
+/** What a refusal of `question` is told of: what it names, else the resource itself. */
+function toldOf(question: WithinQuestion): Told {
+  return question.told ?? { kind: question.resource.kind as Told['kind'], organisationId: question.resource.organisationId };
+}
+
 /** One question for `can`: may this actor do this action on this resource? */
 export interface AccessQuestion {
   action: Action;
@@ -124,7 +133,14 @@ export interface AccessQuestion {
 }
 
 export class AccessService {
-  constructor(private readonly store: Store, private readonly clock: Clock) {}
+  /**
+   * Each transaction's reading of its people, by its repositories (a transaction's own set, dropped with it): a
+   * transaction that decides again more than once (a copy: read, delete, create) reads its person once.
+   */
+  readonly #standingWithin = new WeakMap<Repos, Map<string, Standing>>();
+
+  /** `standing`: whether a person may still act, read in a transaction (composition gives IdentityService's). */
+  constructor(private readonly store: Store, private readonly clock: Clock, private readonly standing: Pick<PersonStanding, 'heldWithin'>) {}
 
   /**
    * Arrangements that could matter for this actor and these organisations, read fresh (no cached
@@ -241,28 +257,55 @@ export class AccessService {
 
   /**
    * decide() asked again inside the transaction that makes a change decided before it began (a delete, a move,
-   * a rename, what a WebDAV Overwrite bins), after `holds.lockForChanging` locked the rows in question: the holds
-   * and arrangements are read with the transaction's repositories, so a hold placed in the moment between the
-   * first decision and this one refuses (one placed later waits for this commit on PostgreSQL; SQLite has one
+   * a rename, an upload, what a WebDAV Overwrite bins), after `holds.lockForChanging` locked the rows in question,
+   * on the person as the transaction reads them, not as `actor` says (their request began before): their row is
+   * held against change until the commit (PersonStanding.heldWithin), and one switched off or removed, signed out,
+   * whose token or app password was revoked, or who now needs a second factor, is refused with that reason (401);
+   * otherwise every question is decided on their roles, teams, clearance and organisation as they are now. The
+   * holds and arrangements are read with the transaction's repositories, so a hold placed in the moment between
+   * the first decision and this one refuses (one placed later waits for this commit on PostgreSQL; SQLite has one
    * writer). Nothing is audited here, since the transaction is about to roll back: the first refusal is thrown
-   * as RefusedWithin, and the transaction's caller hands it to `afterRollback`. Returns
-   * the decisions, all allowed, for the change's own events.
+   * as RefusedWithin, and the transaction's caller hands it to `afterRollback`. Returns the decisions, all
+   * allowed and made on the person as they are now, for the change's own events.
    */
   async requireWithin(repos: Repos, actor: Actor, questions: readonly WithinQuestion[]): Promise<Decision[]> {
     if (questions.length === 0) return [];
-    const context = await this.#context(actor, questions, {}, repos);
-    const decisions = questions.map((q) => decide(actor, q.action, q.resource, q.newClassification === undefined ? context : { ...context, newClassification: q.newClassification }));
+    const standing = await this.#standingIn(repos, actor);
+    if ('refused' in standing) {
+      const question = questions[0]!;
+      throw new RefusedWithin({
+        action: question.auditAs ?? question.action, target: question.target, decision: { allow: false, reason: standing.reason, via: null },
+        told: toldOf(question), otherwise: standing.refused, decidedOn: actor,
+      });
+    }
+    const now = standing.actor;
+    const context = await this.#context(now, questions, {}, repos);
+    const decisions = questions.map((q) => decide(now, q.action, q.resource, q.newClassification === undefined ? context : { ...context, newClassification: q.newClassification }));
     const refused = decisions.findIndex((d) => !d.allow);
     if (refused === -1) return decisions;
     const question = questions[refused]!;
     const decision = decisions[refused]!;
-    const told: Told = question.told ?? { kind: question.resource.kind as Told['kind'], organisationId: question.resource.organisationId };
+    const told = toldOf(question);
     // As `require` answers: someone who may see the document is told why they cannot change it yet; nobody else learns it exists.
     const why = LOCKED_BECAUSE[decision.reason];
-    const otherwise = decision.reason === CREDENTIAL_SCOPE ? credentialScopeError(actor)
-      : told.kind === 'document' && question.resource.kind === 'document' && why && decide(actor, 'document.read', question.resource, context).allow
+    const otherwise = decision.reason === CREDENTIAL_SCOPE ? credentialScopeError(now)
+      : told.kind === 'document' && question.resource.kind === 'document' && why && decide(now, 'document.read', question.resource, context).allow
         ? new DomainError('LOCKED', why) : notFound(told.kind);
-    throw new RefusedWithin({ action: question.auditAs ?? question.action, target: question.target, decision, told, otherwise });
+    throw new RefusedWithin({ action: question.auditAs ?? question.action, target: question.target, decision, told, otherwise, decidedOn: now });
+  }
+
+  /** The person as `repos`' transaction reads them, read (and their row held) at its first decision and kept for the rest of it. */
+  async #standingIn(repos: Repos, actor: Actor): Promise<Standing> {
+    // Outside a transaction nothing is held and nothing may be kept: the Store's own repositories are never a key.
+    if (repos === this.store.repos) return this.standing.heldWithin(repos, actor);
+    const key = `${actor.kind}:${actor.userId ?? ''}:${actor.credential?.kind ?? ''}:${actor.credential?.id ?? ''}`;
+    let read = this.#standingWithin.get(repos);
+    if (!read) this.#standingWithin.set(repos, read = new Map());
+    const known = read.get(key);
+    if (known) return known;
+    const standing = await this.standing.heldWithin(repos, actor);
+    read.set(key, standing);
+    return standing;
   }
 
   /**
@@ -273,9 +316,9 @@ export class AccessService {
    */
   async afterRollback(actor: Actor, error: unknown): Promise<unknown> {
     if (!(error instanceof RefusedWithin)) return error;
-    const { action, target, decision, told, otherwise } = error.refusal;
+    const { action, target, decision, told, otherwise, decidedOn } = error.refusal;
     await this.recordDenial(actor, action, target, decision);
-    return decision.hold ? this.heldError(actor, told.kind, told.organisationId, decision.hold, { containing: told.containing === true }) : otherwise;
+    return decision.hold ? this.heldError(decidedOn, told.kind, told.organisationId, decision.hold, { containing: told.containing === true }) : otherwise;
   }
 
   /**

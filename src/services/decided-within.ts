@@ -2,7 +2,9 @@
 // before its transaction and decided again inside it, on the actor as the transaction reads them: one switched
 // off, signed out or whose token was revoked meanwhile (IdentityService.actorWithin), or whose role, team or
 // clearance no longer allows it (decide() asked again), is refused, audited in the transaction, which commits the
-// refusal's event and nothing else; the caller then throws it.
+// refusal's event and nothing else; the caller then throws it. Other writes decided again in their transaction
+// (AccessService.requireWithin) read the person there too, but hold their row shared, and audit a refusal after
+// the rollback instead.
 import type { Action } from '../domain/access/actions.js';
 import type { Decision, Resource } from '../domain/access/policy.js';
 import { type DomainError, notFound } from '../domain/errors.js';

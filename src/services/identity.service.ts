@@ -7,8 +7,9 @@ import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import { credentialsUsable, mfaRequired } from '../domain/identity/mfa.js';
 import type { Clock, PasswordHasher } from '../domain/ports.js';
 import type { Actor, Channel, CredentialRef, User } from '../domain/types.js';
-import type { Repos, SessionRow, Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
+import { mfaNotSetUp, type During, type PersonStanding } from './person-standing.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 export interface RequestInfo {
@@ -32,19 +33,13 @@ export function actorFor(user: User, request: RequestInfo, credential?: Credenti
 
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
-/** How actorNow's refusals say what was in flight and what became of it. */
-const REFUSED_MEANWHILE = {
-  upload: { meanwhile: 'while this was being sent', outcome: 'so nothing was saved', again: 'send it again', againThis: 'send this again', credential: 'this was sent with was revoked while it was being sent' },
-  download: { meanwhile: 'while this was being downloaded', outcome: 'so the download was stopped', again: 'download it again', againThis: 'download this again', credential: 'this download began with was revoked while it was under way' },
-  listing: { meanwhile: 'while this folder was being listed', outcome: 'so the listing was stopped', again: 'open the folder again', againThis: 'open this folder again', credential: 'this listing began with was revoked while it was under way' },
-  search: { meanwhile: 'while this search was running', outcome: 'so nothing it found was shown', again: 'search again', againThis: 'search again', credential: 'this search was made with was revoked while it was running' },
-} as const;
-
 export class IdentityService {
   constructor(private readonly o: {
     store: Store; clock: Clock; passwords: PasswordHasher;
     /** Told (logged at error level) of a credential or MFA state whose seal does not match: someone wrote the database directly. */
     alarm?: SealAlarm;
+    /** Whether a person may still act (composition gives the one AccessService.requireWithin asks too). */
+    standing: PersonStanding;
   }) {}
 
 
@@ -59,9 +54,9 @@ export class IdentityService {
    * by primary key for the credential, after the person's. Actors that are not a person are returned as
    * they are. `during`: what was in flight, for the refusal's words (an upload unless told).
    */
-  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, during: keyof typeof REFUSED_MEANWHILE = 'upload'): Promise<Actor> {
+  async actorNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, during: During = 'upload'): Promise<Actor> {
     if (actor.kind !== 'user' || actor.userId === null) return actor;
-    const now = await this.standing(this.o.store.repos, actor, actor.userId, REFUSED_MEANWHILE[during]);
+    const now = await this.o.standing.now(this.o.store.repos, actor, during);
     if ('refused' in now) throw await this.refuseNow(actor, action, target, now.reason, now.refused);
     return now.actor;
   }
@@ -80,59 +75,10 @@ export class IdentityService {
    */
   async actorWithin(repos: Repos, actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<{ actor: Actor } | { refused: DomainError }> {
     if (actor.kind !== 'user' || actor.userId === null) return { actor };
-    const now = await this.standing(repos, actor, actor.userId, REFUSED_MEANWHILE.upload);
+    const now = await this.o.standing.now(repos, actor);
     if ('actor' in now) return now;
     await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: now.reason, via: null }, this.o.clock.now())]);
     return { refused: now.refused };
-  }
-
-  /**
-   * actorNow's and actorWithin's one judgement, read with `repos` (the Store's, or a transaction's): the person
-   * as they are now, or why they may no longer act (the refusal's reason and error, in `words`). One read by
-   * primary key for the credential, after the person's.
-   */
-  private async standing(repos: Repos, actor: Actor, userId: string, words: (typeof REFUSED_MEANWHILE)[keyof typeof REFUSED_MEANWHILE]): Promise<{ actor: Actor } | { reason: string; refused: DomainError }> {
-    const user = await repos.users.byId(userId);
-    if (!user || user.disabled) {
-      return { reason: 'account_disabled', refused: new DomainError('UNAUTHENTICATED', `Your account was switched off ${words.meanwhile}, ${words.outcome}.`) };
-    }
-    if (actor.credential) {
-      const credential = actor.credential;
-      // A session whose provider vouched for MFA at sign-in has had its second factor, if not Strongroom's.
-      let secondFactorDone = false;
-      if (credential.kind === 'session') {
-        const session = await this.sessionHolding(repos, credential.id, user.id);
-        secondFactorDone = session?.providerMfa === true;
-        if (!session) {
-          return { reason: 'session_ended', refused: new DomainError('UNAUTHENTICATED', `You were signed out ${words.meanwhile}, ${words.outcome}. Sign in and ${words.again}.`) };
-        }
-      } else {
-        const row = await repos.users.credentialById(credential.id);
-        if (!row || row.revokedAt !== null || row.userId !== user.id || row.kind !== credential.kind) {
-          const what = credential.kind === 'api_token' ? 'API token' : 'app password';
-          return { reason: 'credential_revoked', refused: new DomainError('UNAUTHENTICATED', `The ${what} ${words.credential}, ${words.outcome}.`) };
-        }
-      }
-      // The flag that says a second factor is set up is trusted only under its seal (sign-in-seals.ts), as at
-      // sign-in: MFA written on by hand would otherwise keep a token of someone who never set it up working.
-      if (mfaRequired(user.roles) && !secondFactorDone && !(await repos.users.mfaSealed(user.id))) {
-        this.o.alarm?.(unsealedSecrets(user.id, credential.kind === 'session' ? undefined : credential.id));
-        return { reason: 'secrets_not_sealed', refused: new DomainError('UNAUTHENTICATED', `Your sign-in was refused ${words.meanwhile}, ${words.outcome}.`) };
-      }
-      // A web session whose person now needs a second factor is sent to set one up; a token stops working.
-      if (!credentialsUsable(user) && !secondFactorDone) {
-        return { reason: 'mfa_not_set_up', refused: credential.kind === 'session'
-          ? new DomainError('UNAUTHENTICATED', `Your role now needs two-factor authentication, ${words.outcome}. Set it up, then ${words.againThis}.`)
-          : mfaNotSetUp() };
-      }
-    }
-    return { actor: { ...actor, organisationId: user.organisationId, roles: user.roles, teams: user.teams, clearance: user.clearance } };
-  }
-
-  /** The web session (by the hash of its id) if it still exists, is fully signed in, is the person's, and is within its lifetime. */
-  private async sessionHolding(repos: Repos, idHash: string, userId: string): Promise<SessionRow | null> {
-    const row = await repos.sessions.byHash(idHash);
-    return row !== undefined && row.userId === userId && row.stage === 'active' && Date.parse(row.expiresAt) > this.o.clock.now().getTime() ? row : null;
   }
 
   private async refuseNow(actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }, reason: string, error: DomainError): Promise<DomainError> {
@@ -199,8 +145,5 @@ export class IdentityService {
     return this.o.passwords.verify(state.password_hash, password);
   }
 }
-
-const mfaNotSetUp = (): DomainError => new DomainError('FORBIDDEN',
-  'Your role needs two-factor authentication, which you have not set up yet. Sign in to the web interface to set it up; until then your API tokens and app passwords do not work.');
 
 export const unauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'Sign in first: a valid API token, app password or session is required.');

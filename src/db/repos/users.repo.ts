@@ -1,12 +1,13 @@
 // People and their credentials (API tokens, WebDAV app passwords). Every statement that writes what
 // sign-in trusts (a password hash, the MFA state, a credential's row) writes its seal in the same statement
 // (domain/identity/sign-in-seals.ts), so no writer can leave one out; reads for signing in say whether it matches.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CredentialRow, NewUser, SignInState, UserPatch, UsersRepository } from '../../domain/repositories.js';
 import type { UnsealedSignInSecrets } from '../../domain/identity/account-repositories.js';
 import type { SignInSeals } from '../../domain/identity/sign-in-seals.js';
 import { AlreadyExistsError, IntegrityError } from '../../domain/errors.js';
 import type { CredentialScope, DisabledBy, User } from '../../domain/types.js';
+import type { DialectCaps } from '../kysely.js';
 import { preparedQuery } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { violatesUnique } from '../unique-violations.js';
@@ -48,7 +49,7 @@ type MfaColumns = { mfa_enabled: number; mfa_secret: string | null; recovery_cod
  * writes, from values it holds, in one statement, and never needs to read and vouch for the other group.
  */
 export class UsersRepo implements UsersRepository {
-  constructor(private readonly db: Kysely<Schema>, private readonly seals: SignInSeals) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly caps: DialectCaps, private readonly seals: SignInSeals) {}
 
   private mfaStateSealed(id: string, row: MfaColumns): boolean {
     return this.seals.matches(this.seals.mfa(id, row.mfa_enabled === 1, row.mfa_secret, row.recovery_codes), row.mfa_seal);
@@ -84,6 +85,14 @@ export class UsersRepo implements UsersRepository {
 
   async byId(id: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async byIdHeld(id: string): Promise<User | undefined> {
+    const query = this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id);
+    // `for share`, not `for update`: every change decided within holds its person so (an upload among them), and
+    // one person's transactions must not queue behind each other; an update of the row still waits for them.
+    const row = await (this.caps.rowLocks ? query.modifyEnd(sql`for share`) : query).executeTakeFirst();
     return row && toUser(row);
   }
 

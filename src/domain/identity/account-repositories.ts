@@ -62,6 +62,12 @@ export type UserPatch = Partial<{
 export interface UsersRepository {
   insert(user: NewUser): Promise<void>;
   byId(id: string): Promise<User | undefined>;
+  /**
+   * `byId` inside the caller's transaction, with the row held against change until it ends (share-locked on
+   * PostgreSQL in the same read; SQLite has one writer): a change to the person (switched off, roles, teams,
+   * clearance) waits for this commit, while other transactions holding it the same way do not wait for each other.
+   */
+  byIdHeld(id: string): Promise<User | undefined>;
   /** Case-insensitive: e-mail addresses are stored lower-cased. */
   byEmail(email: string): Promise<User | undefined>;
   signInState(id: string): Promise<SignInState | undefined>;
