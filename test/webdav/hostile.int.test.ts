@@ -106,11 +106,9 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
     const undefinedEntity = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:displayname>&x;</D:displayname></D:prop></D:propfind>';
     for (const body of [xxe, laughs, undefinedEntity]) {
       for (const method of ['PROPFIND', 'PROPPATCH', 'LOCK']) {
-        const started = Date.now();
         const res = await dav(s.base, method, src(), { user: alice, headers: { depth: '0', 'content-type': 'application/xml' }, body });
         expect(res.status, `${method} ${body.slice(0, 60)}`).toBe(400);
         expect(res.body).not.toContain('root:');
-        expect(Date.now() - started).toBeLessThan(2000);
       }
     }
     // PROPPATCH with an external entity in a value stores nothing.
@@ -146,15 +144,15 @@ describe.each(DIALECTS)('hostile WebDAV requests on %s', (dialect) => {
     expect((await dav(s.base, 'PUT', path, { user: bob, body: 'y' })).status).toBe(204);
   });
 
-  it('reads a body declaring thousands of namespaces over thousands of elements in time that grows with its size, not their product', async () => {
-    // 8,000 prefixes on the root and 8,000 elements below it (about 200 KB): copying every prefix into every element held the event loop for seconds.
+  it('answers a body declaring thousands of namespaces over thousands of elements', async () => {
+    // 8,000 prefixes on the root and 8,000 elements below it (about 200 KB): copying every prefix into every element
+    // held the event loop for seconds. That the reader's work grows with the body, not the product, is counted in
+    // src/webdav/xml.test.ts (not timed here: a wall-clock bound fails on a loaded machine, not on the bug).
     const prefixes = Array.from({ length: 8000 }, (_, i) => `xmlns:p${i}="urn:p"`).join(' ');
     const body = `<D:propfind xmlns:D="DAV:" ${prefixes}><D:allprop/><D:include>${'<p0:b/>'.repeat(8000)}</D:include></D:propfind>`;
-    const started = Date.now();
     const res = await dav(s.base, 'PROPFIND', src(), { user: alice, headers: { depth: '0', 'content-type': 'application/xml' }, body });
     expect(res.status, res.body.slice(0, 200)).toBe(207);
     expect(res.body).toContain('<D:displayname>report.txt</D:displayname>');
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('answers malformed XML with 400 and too many properties with 413', async () => {
