@@ -66,4 +66,15 @@ describe.each(DIALECTS)('an organisation change decided again on its org admin a
     expect(await t.vault.store.repos.federation.providers(org.id)).toEqual([]);
     expect(await denials(acting.id)).toEqual([{ action: 'identity-provider.add', reason: 'account_disabled' }]);
   });
+
+  it('changes no branding for an org admin switched off meanwhile (401, account_disabled), the brand unchanged', async () => {
+    const { org, acting, other, actor } = await council();
+    const meanwhile = beforeNextTransaction(t.vault.store, () => changePerson(t.vault, other.id, acting.id, 'switched off'));
+    const refused = await t.vault.branding.update(actor, org.slug, { displayName: 'Pay your fine at evil.example' })
+      .then(() => null, (error: unknown) => error as { code: string; message: string });
+    expect(meanwhile.ran()).toBe(true);
+    expect(refused && { code: refused.code, message: refused.message }).toEqual({ code: 'UNAUTHENTICATED', message: SWITCHED_OFF });
+    expect(await t.vault.store.repos.branding.get(org.id)).toBeUndefined();
+    expect(await denials(acting.id)).toEqual([{ action: 'organisation.brand', reason: 'account_disabled' }]);
+  });
 });
