@@ -305,7 +305,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
 
   // Organisations' own header brands; their logos re-encoded by sharp in a contained child process too.
-  const branding = new BrandingService({ store, access, clock, logos: new ContainedLogoImages() });
+  const branding = new BrandingService({ store, access, clock, logos: new ContainedLogoImages(), identity: identityServices.identity });
 
   // One handler per kind in domain/jobs/kinds.ts; a kind left out fails here, at start-up (compose/job-registry.ts).
   const registry = buildJobRegistry({

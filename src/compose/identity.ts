@@ -72,7 +72,7 @@ export function composeIdentity(o: {
   const invitations = new InvitationsService({ store, clock, passwords, invitationKey: invitationLinkKey(master), alarm });
   const identity = new IdentityService({ store, clock, passwords, alarm, standing });
   const organisations = new OrganisationsService({ store, clock, access, filePlan });
-  const userCreation = new UserCreationService({ store, clock, access, serviceAreas, passwords, organisations, mail });
+  const userCreation = new UserCreationService({ store, clock, access, identity, serviceAreas, passwords, organisations, mail });
   const credentials = new CredentialsService({ store, clock, access, identity });
   // How people named in a record are shown to a viewer: for the services that show records, not an interface's own.
   const personNames = new PersonNamesService({ store, access });
@@ -83,7 +83,7 @@ export function composeIdentity(o: {
   const federatedSignIn = new FederatedSignInService({ store, clock, access, webSessions: sessions, alarm });
   // Client secrets sealed at rest, and the browser's sign-in cookies, each under a key of its own.
   const providerSecrets = new DerivedSecretSealer(master, 'identity provider secrets v1');
-  const identityProviders = new IdentityProvidersService({ store, clock, access, sealer: providerSecrets, serviceAreas, alarm });
+  const identityProviders = new IdentityProvidersService({ store, clock, access, identity, sealer: providerSecrets, serviceAreas, alarm });
   // SAML answers are checked on a thread of their own, started with the first and ended with the vault (integrations/saml/saml-verify-worker.ts).
   const samlProtocol = o.samlProtocol ?? new NodeSamlProtocol();
   const samlSignIn = new SamlSignInService({ store, clock, access, federatedSignIn, protocol: samlProtocol, publicUrl: config.publicUrl, previews: identityProviders });

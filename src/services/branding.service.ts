@@ -7,16 +7,20 @@ import type { Decision } from '../domain/access/policy.js';
 import { displayName, headerColour, type OrganisationBrand, type OrganisationLogoType } from '../domain/branding/brand.js';
 import { DomainError, forbidden, invalid, notFound } from '../domain/errors.js';
 import type { Clock, LogoImages } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Organisation } from '../domain/types.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { changeDecidedWithin, organisationAction, type ActingWithin } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 
 export interface BrandingServiceOptions {
   store: Store;
   access: AccessService;
   clock: Clock;
   logos: LogoImages;
+  /** Who the org admin is inside the transaction that writes their change (decided-within.ts). */
+  identity: Pick<IdentityService, 'actorWithin'>;
 }
 
 /**
@@ -72,7 +76,7 @@ export class BrandingService {
    * anything is stored; the first is the error's message and all are in `details.problems`.
    */
   async update(actor: Actor, organisationSlug: string, change: BrandChange): Promise<OrganisationBrand> {
-    const { organisation, decision } = await this.authorise(actor, organisationSlug);
+    const { organisation } = await this.authorise(actor, organisationSlug);
     const current = (await this.o.store.repos.branding.get(organisation.id)) ?? null;
     const problems: BrandProblem[] = [];
 
@@ -107,11 +111,11 @@ export class BrandingService {
       ...(colour !== (current?.colour ?? null) ? ['colour'] : []),
       ...((logo?.sha256 ?? null) !== (current?.logo?.sha256 ?? null) ? ['logo'] : []),
     ];
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, organisation, async (repos, { actor: acting, decision }) => {
       await repos.branding.put(next);
       // What changed, and the result by value or hash: never the logo's bytes, and the name as a hash
       // like every other name in the log (services/audit-events.ts).
-      await repos.audit.insert([auditEvent(actor, 'organisation.brand', {
+      await repos.audit.insert([auditEvent(acting, 'organisation.brand', {
         organisationId: organisation.id,
         ids: {
           organisationId: organisation.id,
@@ -127,10 +131,10 @@ export class BrandingService {
 
   /** Back to the deployment's brand: the organisation's name, colour and logo are all removed. */
   async reset(actor: Actor, organisationSlug: string): Promise<void> {
-    const { organisation, decision } = await this.authorise(actor, organisationSlug);
-    await this.o.store.transaction(async (repos) => {
+    const { organisation } = await this.authorise(actor, organisationSlug);
+    await this.changeWithin(actor, organisation, async (repos, { actor: acting, decision }) => {
       const removed = await repos.branding.remove(organisation.id);
-      await repos.audit.insert([auditEvent(actor, 'organisation.brand', {
+      await repos.audit.insert([auditEvent(acting, 'organisation.brand', {
         organisationId: organisation.id,
         ids: { organisationId: organisation.id, changed: removed ? 'reset' : 'nothing' },
       }, decision, this.o.clock.now())]);
@@ -148,8 +152,18 @@ export class BrandingService {
     const target = { organisationId: organisation.id, ids: { organisationId: organisation.id } };
     const decision = await this.o.access.check(actor, 'organisation.brand', { kind: 'organisation', organisationId: organisation.id }, target);
     if (decision.allow) return { organisation, decision };
-    if (actor.organisationId === organisation.id) throw forbidden('Only an org admin can change your organisation’s branding.');
+    if (actor.organisationId === organisation.id) throw ADMINS_ONLY();
     throw notFound('organisation');
+  }
+
+  /**
+   * Writes a change of the brand, decided again (`organisation.brand`) on the org admin as its transaction reads
+   * them (decided-within.ts): the logo's checks take a while, and one switched off or no longer an org admin since
+   * the first decision changes nothing (their refusal audited as `organisation.brand`).
+   */
+  private changeWithin(actor: Actor, organisation: Organisation, change: (repos: Repos, acting: ActingWithin) => Promise<void>): Promise<void> {
+    const again = organisationAction('organisation.brand', organisation.id, { organisationId: organisation.id }, 'organisation.brand', 'organisation');
+    return changeDecidedWithin(this.o, actor, [{ ...again, refused: ADMINS_ONLY() }], change);
   }
 }
 
@@ -159,3 +173,6 @@ export function brandProblems(error: unknown): BrandProblem[] {
   const problems = error.details?.problems;
   return Array.isArray(problems) ? (problems as BrandProblem[]) : [{ field: 'displayName', message: error.message }];
 }
+
+/** Told (403) to someone of the organisation who is not its org admin. */
+const ADMINS_ONLY = (): DomainError => forbidden('Only an org admin can change your organisation’s branding.');

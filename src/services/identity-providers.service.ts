@@ -6,19 +6,21 @@
 // buttons, and the "test sign-in" preview: what a verified identity would get, with nothing changed.
 import { X509Certificate, randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
-import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
+import { type DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { emailDomainOf, isEmailAddress, mapGroups, providerDidMfa, type GroupMapping, type IdentityProvider, type MappedAccess } from '../domain/identity/federation.js';
 import { mfaRequired } from '../domain/identity/mfa.js';
 import type { SecretSealer } from '../domain/identity/ports.js';
 import { checkGroupMappings, checkProvider, type GroupMappingInput, type ProviderInput } from '../domain/identity/provider-input.js';
 import type { Clock } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor, Organisation, User } from '../domain/types.js';
 import { lastAdminResource, type AccessService } from './access.service.js';
 import { isEnabledOrgAdminOf, LAST_ADMIN_FLOOR } from './scim-access.js';
 import { unsealedFederation, type SealAlarm } from './sign-in-seal-alarm.js';
 import { groupMappingsBinding, providerBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
+import { changeDecidedWithin, organisationAction, type ActingWithin } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 import { accountForFirstSignIn } from './own-email-domains.js';
 import { FEDERATED_REFUSALS, type FederatedRefusal, type VerifiedExternalIdentity } from './federated-sign-in.service.js';
 
@@ -55,6 +57,8 @@ export interface SignInPreview {
 export class IdentityProvidersService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; sealer: SecretSealer; serviceAreas: readonly string[];
+    /** Who the org admin is inside the transaction that writes their change (decided-within.ts). */
+    identity: Pick<IdentityService, 'actorWithin'>;
     /** Told (logged at error level) when a test sign-in finds a provider or link whose seal does not match. */
     alarm?: SealAlarm;
   }) {}
@@ -75,28 +79,28 @@ export class IdentityProvidersService {
   }
 
   async add(actor: Actor, organisationId: string, input: ProviderInput): Promise<ProviderView> {
-    const decision = await this.requireAdmin(actor, organisationId, {});
+    await this.requireAdmin(actor, organisationId, {});
     const checked = checkProvider(input);
     const secret = (input.clientSecret ?? '').trim();
     if (checked.kind === 'oidc' && !secret) throw invalid('Enter the client secret (Entra ID: Certificates & secrets → the secret\'s Value)', { field: 'clientSecret' });
     const now = this.o.clock.now().toISOString();
     const provider: IdentityProvider = { id: randomUUID(), organisationId, ...checked, createdAt: now, updatedAt: now };
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, organisationId, {}, 'identity-provider.add', ADMINS_ONLY(), async (repos, { actor: acting, decision }) => {
       const sealedSecret = checked.kind === 'oidc' ? this.o.sealer.seal(provider.id, secret) : null;
       await repos.federation.insertProvider(provider, sealedSecret);
-      await repos.audit.insert([this.event(actor, 'identity-provider.add', provider, decision, { binding: providerBinding({ provider, sealedSecret }) })]);
+      await repos.audit.insert([this.event(acting, 'identity-provider.add', provider, decision, { binding: providerBinding({ provider, sealedSecret }) })]);
     });
     return this.view(provider);
   }
 
   /** Replaces the provider's settings; an empty client secret keeps the stored one. The kind cannot change. */
   async update(actor: Actor, providerId: string, input: ProviderInput): Promise<ProviderView> {
-    const { provider, decision } = await this.administered(actor, providerId);
+    const { provider } = await this.administered(actor, providerId);
     if (input.kind !== undefined && input.kind !== provider.kind) throw invalid('A provider\'s kind cannot change: add a new provider instead', { field: 'kind' });
     const checked = checkProvider({ ...input, kind: provider.kind });
     const secret = (input.clientSecret ?? '').trim();
     const updated: IdentityProvider = { ...provider, ...checked, updatedAt: this.o.clock.now().toISOString() };
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, provider.organisationId, { providerId }, 'identity-provider.update', notFound('identity provider'), async (repos, { actor: acting, decision }) => {
       // Saving re-seals the row: never over one written into the database directly (its organisation, a kept
       // secret or a setting the form shows as found would then sign people in as sealed).
       if (!(await repos.federation.signInProvider(provider.id))?.sealed) {
@@ -108,18 +112,18 @@ export class IdentityProvidersService {
       const binding = providerBinding({ provider: updated, sealedSecret: await repos.federation.sealedSecret(provider.id) });
       // A session this provider's MFA signed in was trusted on terms no longer in force: it signs in again.
       const ended = lessTrusted(provider, updated) ? await repos.sessions.deleteProviderMfaIn(provider.organisationId) : 0;
-      await repos.audit.insert([this.event(actor, 'identity-provider.update', updated, decision, { ...(secret ? { secret: 'replaced' } : {}), binding, ...(ended ? { providerMfaSessionsEnded: String(ended) } : {}) })]);
+      await repos.audit.insert([this.event(acting, 'identity-provider.update', updated, decision, { ...(secret ? { secret: 'replaced' } : {}), binding, ...(ended ? { providerMfaSessionsEnded: String(ended) } : {}) })]);
     });
     return this.view(updated);
   }
 
   /** Removes the provider and every account link through it (the accounts stay). */
   async remove(actor: Actor, providerId: string): Promise<void> {
-    const { provider, decision } = await this.administered(actor, providerId);
-    await this.o.store.transaction(async (repos) => {
+    const { provider } = await this.administered(actor, providerId);
+    await this.changeWithin(actor, provider.organisationId, { providerId }, 'identity-provider.remove', notFound('identity provider'), async (repos, { actor: acting, decision }) => {
       await repos.federation.removeProvider(provider.id);
       const ended = await repos.sessions.deleteProviderMfaIn(provider.organisationId);
-      await repos.audit.insert([this.event(actor, 'identity-provider.remove', provider, decision, ended ? { providerMfaSessionsEnded: String(ended) } : {})]);
+      await repos.audit.insert([this.event(acting, 'identity-provider.remove', provider, decision, ended ? { providerMfaSessionsEnded: String(ended) } : {})]);
     });
   }
 
@@ -130,11 +134,11 @@ export class IdentityProvidersService {
 
   /** Sets the organisation's whole mapping (OIDC claims, SAML attributes and SCIM groups share it). */
   async setGroupMappings(actor: Actor, organisationId: string, rows: readonly GroupMappingInput[]): Promise<GroupMapping[]> {
-    const decision = await this.requireAdmin(actor, organisationId, {});
+    await this.requireAdmin(actor, organisationId, {});
     const mappings = checkGroupMappings(organisationId, rows, this.o.serviceAreas);
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, organisationId, {}, 'identity.group-mappings', ADMINS_ONLY(), async (repos, { actor: acting, decision }) => {
       await repos.federation.replaceGroupMappings(organisationId, mappings);
-      await repos.audit.insert([auditEvent(actor, 'identity.group-mappings', { organisationId, ids: { groups: String(mappings.length), binding: groupMappingsBinding(mappings) } }, decision, this.o.clock.now())]);
+      await repos.audit.insert([auditEvent(acting, 'identity.group-mappings', { organisationId, ids: { groups: String(mappings.length), binding: groupMappingsBinding(mappings) } }, decision, this.o.clock.now())]);
     });
     return mappings;
   }
@@ -258,14 +262,26 @@ export class IdentityProvidersService {
   /** An organisation-wide question: refused with 403 (the organisation is no secret), audited. */
   private async requireAdmin(actor: Actor, organisationId: string, ids: Record<string, string>, action: IdentityAction = 'organisation.identity'): Promise<Decision> {
     const decision = await this.o.access.check(actor, action, { kind: 'organisation', organisationId }, { organisationId, ids });
-    if (!decision.allow) throw forbidden('Only an org admin of this organisation can configure how its people sign in.');
+    if (!decision.allow) throw ADMINS_ONLY();
     return decision;
+  }
+
+  /**
+   * Writes a change to how the organisation signs in, decided again (`organisation.identity`) on the org admin as
+   * its transaction reads them: one switched off, signed out or no longer an org admin since the first decision
+   * changes nothing (their refusal audited as `auditAs`, then thrown: `refused` where decide() refuses).
+   */
+  private changeWithin<T>(actor: Actor, organisationId: string, ids: Record<string, string>, auditAs: string, refused: DomainError, change: (repos: Repos, acting: ActingWithin) => Promise<T>): Promise<T> {
+    return changeDecidedWithin(this.o, actor, [{ ...organisationAction('organisation.identity', organisationId, ids, auditAs, 'identity provider'), refused }], change);
   }
 
   private event(actor: Actor, action: string, provider: IdentityProvider, decision: Decision, extra: Record<string, string> = {}) {
     return auditEvent(actor, action, { organisationId: provider.organisationId, ids: { providerId: provider.id, kind: provider.kind, enabled: String(provider.enabled), ...extra } }, decision, this.o.clock.now());
   }
 }
+
+/** Told (403) to anyone but an org admin of the organisation who asks to configure its sign-in (the organisation is no secret). */
+const ADMINS_ONLY = (): DomainError => forbidden('Only an org admin of this organisation can configure how its people sign in.');
 
 /**
  * Whether a change takes trust away from sessions the provider's MFA signed in: the provider switched off,

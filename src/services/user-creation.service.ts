@@ -9,6 +9,8 @@ import type { Actor, Classification, Role, User } from '../domain/types.js';
 import { CLASSIFICATIONS, ROLES } from '../domain/types.js';
 import type { Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
+import { changeDecidedWithin, organisationAction } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 import { refusedIfTaken } from './already-taken.js';
 import { addressTaken, outsideOwnDomains } from './own-email-domains.js';
 import { auditEvent } from './audit-events.js';
@@ -31,6 +33,8 @@ export interface NewUserInput {
 export class UserCreationService {
   constructor(private readonly o: {
     store: Store; clock: Clock; access: AccessService; serviceAreas: readonly string[]; passwords: PasswordHasher;
+    /** Who the org admin is inside the transaction that adds the person (decided-within.ts). */
+    identity: Pick<IdentityService, 'actorWithin'>;
     /** Finds the organisation a person is added to. */
     organisations: Pick<OrganisationsService, 'organisationBySlug'>;
     /** When it delivers (SMTP configured), a person added without a password is e-mailed an invitation link instead. */
@@ -46,7 +50,7 @@ export class UserCreationService {
    */
   async addUser(actor: Actor, input: NewUserInput): Promise<{ user: User; generatedPassword: string | null; invited: boolean; signsInWith: string | null }> {
     const org = await this.o.organisations.organisationBySlug(input.organisationSlug);
-    const decision = await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
+    await this.o.access.requireOrganisation(actor, 'organisation.manage-users', org.id);
     const email = input.email.trim().toLowerCase();
     if (!isEmailAddress(email)) throw invalid('Enter an e-mail address in the correct format, like name@example.gov.uk.', { field: 'email' });
     const roles = this.validRoles(input.roles);
@@ -80,10 +84,13 @@ export class UserCreationService {
     // the id the account would have had, which no account ever holds.
     const passwordHash = password === null ? null : await auditedIfBusy(this.o, { actor, action: 'user.create', user: { accountToBeMadeIn: org.id } }, () => this.o.passwords.hash(password));
     const invitedBy = actor.userId ? (await this.o.store.repos.users.byId(actor.userId))?.name ?? null : null;
-    await refusedIfTaken(() => this.o.store.transaction(async (repos) => {
+    // Decided again on the admin as the transaction reads them: the hashing above can wait its turn, and an admin
+    // switched off or no longer an org admin meanwhile adds nobody (their refusal is audited, nothing else written).
+    const adding = organisationAction('organisation.manage-users', org.id, {}, 'user.create', 'resource');
+    await refusedIfTaken(() => changeDecidedWithin(this.o, actor, [adding], async (repos, acting) => {
       await repos.users.insert({ ...user, passwordHash });
       const ids = { userId: user.id, ...(invited ? { invitation: 'e-mail' } : {}), ...(await personStateIds(repos, user.id)), ...signInSecretIds(user.id, passwordHash) };
-      await repos.audit.insert([auditEvent(actor, 'user.create', { organisationId: org.id, ids }, decision, now)]);
+      await repos.audit.insert([auditEvent(acting.actor, 'user.create', { organisationId: org.id, ids }, acting.decision, now)]);
       if (invited) {
         await this.o.mail!.queue(repos.jobs, now, org.id, [user.id], {
           kind: 'invitation', organisationName: org.name, invitedBy, signInWith: provider ? { provider: provider.name, organisationSlug: org.slug } : null,
