@@ -296,16 +296,20 @@ export class AccessService {
 
   /** The person as `repos`' transaction reads them, read (and their row held) at its first decision and kept for the rest of it. */
   async #standingIn(repos: Repos, actor: Actor): Promise<Standing> {
+    // Only a person is read again; the system and a directory stand as they are, and are never kept (two directories
+    // acting in one transaction must not be taken for each other).
+    if (actor.kind !== 'user' || actor.userId === null) return { actor };
     // Outside a transaction nothing is held and nothing may be kept: the Store's own repositories are never a key.
     if (repos === this.store.repos) return this.standing.heldWithin(repos, actor);
-    const key = `${actor.kind}:${actor.userId ?? ''}:${actor.credential?.kind ?? ''}:${actor.credential?.id ?? ''}`;
+    const key = `${actor.userId}:${actor.credential?.kind ?? ''}:${actor.credential?.id ?? ''}`;
     let read = this.#standingWithin.get(repos);
     if (!read) this.#standingWithin.set(repos, read = new Map());
-    const known = read.get(key);
-    if (known) return known;
-    const standing = await this.standing.heldWithin(repos, actor);
-    read.set(key, standing);
-    return standing;
+    let standing = read.get(key);
+    if (!standing) read.set(key, standing = await this.standing.heldWithin(repos, actor));
+    if ('refused' in standing) return standing;
+    // What the transaction read of the person, on the actor asking now: the rest (lock tokens, request id) is theirs.
+    const { organisationId, roles, teams, clearance } = standing.actor;
+    return { actor: { ...actor, organisationId, roles, teams, clearance } };
   }
 
   /**
