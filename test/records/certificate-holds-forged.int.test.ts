@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 import { describe, expect, it, vi } from 'vitest';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api } from '../support/http.js';
-import { HR_03, fileCollectionUnder, placeHold, recordEvent, yearsAgo } from '../support/records.js';
-import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
+import { HR_03, fileCollectionUnder, placeHold, uploadDueRecords } from '../support/records.js';
+import { DIALECTS, createOrganisation } from '../support/vault.js';
 
 const clamd = useClamd();
 const OTHER_HOLD = 'Other council: covert investigation 2026/17';
@@ -25,13 +25,7 @@ describe.each(DIALECTS)('a certificate whose refusals were rewritten in the data
     await fileCollectionUnder(t.vault, org.id, org.collections.hr!, HR_03);
     const manager = await org.user({ roles: ['records_manager'], teams: ['hr'] });
     const member = await org.user({ teams: ['hr'] });
-    const ids: string[] = [];
-    for (const name of [`kept-${Date.now()}.txt`, `destroyed-${Date.now()}.txt`]) {
-      const up = await upload(t.app, member, org.collections.hr!, name, `application form ${name}\n`);
-      expect(up.statusCode, up.body).toBe(201);
-      ids.push(up.json().id as string);
-      await recordEvent(t.vault, org.id, ids.at(-1)!, 'process_complete', yearsAgo(2));
-    }
+    const ids = await uploadDueRecords(t, org.id, org.collections.hr!, member, [`kept-${Date.now()}.txt`, `destroyed-${Date.now()}.txt`]);
     const [kept] = ids as [string, string];
     const batchId = (await api(t.app, manager).post('disposal/batches', {})).json().id as string;
     expect((await api(t.app, manager).post(`disposal/batches/${batchId}/decisions`, { items: ids.map((documentId) => ({ documentId, decision: 'destroy' })) })).statusCode).toBe(200);

@@ -3,7 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import { addYears, ukDate } from '../../src/domain/records/retention.js';
 import type { DisposalAction, RetentionTrigger } from '../../src/domain/records/series.js';
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import type { Vault } from '../../src/main.js';
+import { upload, type TestUser } from './vault.js';
 
 export interface SeriesSpec {
   code: string;
@@ -37,6 +40,21 @@ export async function recordEvent(vault: Vault, organisationId: string, document
 
 /** The UK date `years` years before today. */
 export const yearsAgo = (years: number): string => addYears(ukDate(new Date()), -years);
+
+/**
+ * Uploads each named file into a folder filed under HR-03 (as `uploader`) and records its process complete two
+ * years ago, so each is due for disposal now; returns their ids in order.
+ */
+export async function uploadDueRecords(t: { vault: Vault; app: FastifyInstance }, organisationId: string, collectionId: string, uploader: TestUser, names: readonly string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const name of names) {
+    const up = await upload(t.app, uploader, collectionId, name, `application form ${name}\n`);
+    expect(up.statusCode, up.body).toBe(201);
+    ids.push(up.json().id as string);
+    await recordEvent(t.vault, organisationId, ids.at(-1)!, 'process_complete', yearsAgo(2));
+  }
+  return ids;
+}
 
 /** Places a hold over one document (or a collection); returns its id. */
 export async function placeHold(vault: Vault, organisationId: string, over: { documentId?: string; collectionId?: string }, name = 'Tribunal claim'): Promise<string> {
