@@ -60,7 +60,7 @@ describe.each(DIALECTS)('disposal commands on %s', (dialect) => {
     expect(proposed.code, proposed.stderr).toBe(0);
     const earlyId = proposed.stdout.trim();
     expect(earlyId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(proposed.stderr).toContain('Proposed 1 record(s) for early destruction');
+    expect(proposed.stderr).toContain(`Proposed 1 record(s) for early destruction: decide batch ${proposed.stdout.trim()}, then another records manager approves it to destroy it (you proposed it, so you cannot).`);
     const json = JSON.parse((await cli(['disposal', 'list', '--org', org.slug, '--json'])).stdout) as { id: string; kind: string }[];
     expect(json.find((b) => b.id === earlyId)).toMatchObject({ kind: 'early' });
     expect((await cli(['disposal', 'early', '--help'])).stdout).toContain('--reason <text>');

@@ -1,7 +1,7 @@
 // Disposal review from the command line, as the operator (the system actor, channel cli): run an
 // organisation's sweep now, and list its batches; and, as a records manager (--as), propose documents in the
-// bin for early destruction. Deciding and approving stay with the organisation's records manager, in the web
-// interface or the API.
+// bin for early destruction. Deciding and approving stay with the organisation's records managers, in the web
+// interface or the API (an early batch approved by one other than its proposer).
 import { InvalidArgumentError, type Command } from 'commander';
 import { isCalendarDate } from '../../domain/records/retention.js';
 import { systemActor } from '../../services/identity.service.js';
@@ -49,7 +49,7 @@ export function registerDisposalCommands(program: Command): void {
     .addHelpText('after', '\nExample: strongroom disposal early 3f1c… --reason "Payslip uploaded to the wrong council: data breach DB-2026-41" --as records.manager@council.gov.uk')
     .action(async (documentIds: string[], opts: { reason: string; as: string }, command: Command) => {
       const view = await withVault(command, async (vault) => vault.disposal.proposeEarly(await actingAs(vault, opts.as, 'disposal.propose'), documentIds, opts.reason));
-      say(`Proposed ${view.counts.items} record(s) for early destruction: decide and approve batch ${view.batch.id} to destroy ${view.counts.items === 1 ? 'it' : 'them'}.`);
+      say(`Proposed ${view.counts.items} record(s) for early destruction: decide batch ${view.batch.id}, then another records manager approves it to destroy ${view.counts.items === 1 ? 'it' : 'them'} (you proposed it, so you cannot).`);
       output(view.batch.id);
     });
 
