@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { DestructionAction } from '../domain/access/actions.js';
 import { DISPOSAL_RECORD_ACTIONS, PROPOSE_EARLY_ACTION, unproposedEarlyItem, unrecordedDisposalStep, unsecondedEarlyApproval } from '../domain/audit/disposal-record.js';
 import { BIN_RECORD_ACTIONS, unrecordedBinning } from '../domain/audit/bin-record.js';
+import { unsecondedDueApproval } from '../domain/audit/due-date-record.js';
 import type { AuditEvent } from '../domain/audit/event.js';
 import { HOLD_RECORD_ACTIONS, holdsUnreleasedInLog } from '../domain/audit/hold-record.js';
 import { COLLECTION_PLACEMENT_ACTIONS, DOCUMENT_PLACEMENT_ACTIONS, lastPlacements, unrecordedPlace } from '../domain/audit/placement-record.js';
@@ -22,6 +23,7 @@ import { auditEvent } from './audit-events.js';
 import type { AuditAlarmService } from './audit-alarm.service.js';
 import type { CertificatesService } from './certificates.service.js';
 import { transferEntry, transferKey } from './disposal-transfer.js';
+import { dueDatesBroughtForwardOf } from './due-date-history.js';
 import { shredVersions } from './shredding.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { RetentionService } from './retention.service.js';
@@ -142,7 +144,8 @@ export class DisposalExecution {
    * released in the log, or still in force in the rows (then decide() refuses it as usual, outcome
    * 'held'). The log says a document is held by a hold until it records the release, so a deleted hold
    * item frees nothing. An early batch's items each need their proposal, and its approval must be by someone
-   * other than the person the proposals name (early destruction is two people's decision).
+   * other than the person the proposals name (early destruction is two people's decision); a due batch's approval
+   * must be by someone who brought forward none of its records' due dates.
    */
   private async requireVouched(batch: DisposalBatch, items: readonly DisposalItem[]): Promise<VouchingLog> {
     const repos = this.o.store.repos;
@@ -159,7 +162,11 @@ export class DisposalExecution {
     // must not be by the person the proposals name (a row rewritten, or an event written past the approval's rule).
     const proposals = isEarly(batch) && toDestroy.length > 0 ? await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds: ids }) : null;
     const unproposed = proposals === null ? null : unproposedEarlyItem(batch, toDestroy, proposals) ?? unsecondedEarlyApproval(batch, proposals);
-    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? unproposed
+    // A due batch is destroyed on an approval by someone who brought forward none of its records' due dates
+    // (decide(), `records.approve-disposal`): one by a person who did, written past that rule, or the log unable to
+    // tell who did (the acts' events rewritten), destroys nothing.
+    const unseconded = isEarly(batch) || toDestroy.length === 0 ? null : unsecondedDueApproval(batch, await dueDatesBroughtForwardOf(repos, batch.organisationId, ids));
+    const problem = unrecordedDisposalStep(batch, toCarryOut, events, items) ?? unproposed ?? unseconded
       ?? (toDestroy.length === 0 ? null : await this.unvouchedPlaceOrHold(repos, batch.organisationId, ids, inBatch(batch), log));
     if (problem) await this.refuse(batch, problem);
     return log;

@@ -24,6 +24,7 @@ import type { IdentityService } from './identity.service.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { changeDecidedWithin, organisationAction } from './decided-within.js';
 import { transferEntries, transferEntry, transferExport, transferKey, transferPackage } from './disposal-transfer.js';
+import { dueDatesBroughtForwardOf } from './due-date-history.js';
 import type { DocumentLifecycle } from './lifecycle.js';
 import type { MailService } from './mail.service.js';
 import type { RetentionService } from './retention.service.js';
@@ -72,11 +73,23 @@ export interface ApprovalOffer {
 
 /** Told (403) to an early batch's proposer who asks to approve it. */
 const PROPOSER_APPROVING = 'You proposed this early destruction, so another records manager must approve it.';
-/** Shown on an early batch's page to its records managers who are not offered the approval, by decide()'s reason. */
+/** Told (403) to a records manager who brought forward when some of a due batch's records fall due and asks to approve it. */
+const FORWARD_APPROVING = 'You brought forward when some of these records fall due, so another records manager must approve their destruction.';
+/** Shown on a batch's page to its records managers who are not offered the approval, by decide()'s reason. */
 const NOT_OFFERED: Readonly<Record<string, string>> = {
   same_person_as_proposer: 'Another records manager must approve this early destruction: you proposed it.',
-  not_vouched_for: 'Nobody can approve this early destruction: the audit log does not vouch for who proposed it, so whether a second person approves it cannot be told.',
+  brought_due_date_forward: 'Another records manager must approve this batch: you brought forward when some of its records fall due.',
 };
+const NOT_VOUCHED_OFFER = {
+  early: 'Nobody can approve this early destruction: the audit log does not vouch for who proposed it, so whether a second person approves it cannot be told.',
+  due: 'Nobody can approve this batch: the audit log does not vouch for who brought forward when its records fall due, so whether its approver did cannot be told.',
+};
+
+/** The batch as decide() is asked about its approval, and why the log cannot vouch for its facts (null: it can). */
+interface ApprovalFacts {
+  resource: DisposalBatchResource;
+  unvouched: string | null;
+}
 
 /** Settings keys: state that must hold across processes lives in the database. */
 const lastSweepKey = (organisationId: string) => `disposal.last-sweep:${organisationId}`;
@@ -218,24 +231,27 @@ export class DisposalService {
 
   /**
    * Approves a batch whose every item (but the held ones) is decided: extensions take effect now, and
-   * the execution job is queued in the same transaction. An early batch is never approved by its proposer
-   * (requireApprovable: decide(), `records.approve-disposal`).
+   * the execution job is queued in the same transaction. An early batch is never approved by its proposer, nor a
+   * due batch by a records manager who brought forward when any of its records fall due (requireApprovable:
+   * decide(), `records.approve-disposal`).
    */
   async approve(actor: Actor, batchId: string): Promise<BatchView> {
     const { batch } = await this.batchFor(actor, batchId, 'records.dispose');
     const userId = personOf(actor);
     if (batch.status !== 'review') throw conflict('This batch has already been approved.');
     const items = await this.o.store.repos.disposal.items(batchId);
-    const resource = await this.approvalResource(batch, items);
-    await this.requireApprovable(actor, resource);
+    const facts = await this.approvalFacts(batch, items);
+    const { resource } = facts;
+    await this.requireApprovable(actor, facts);
     const pending = pendingItems(items).length;
     if (pending > 0) throw invalid(`${pending} item${pending === 1 ? ' still needs' : 's still need'} a decision before the batch can be approved.`);
     await this.requireExtensionsVouched(actor, batch, items);
     const now = this.o.clock.now();
-    // Asked again on the actor as the transaction reads them: the organisation's records manager, and not an early batch's proposer.
+    // Asked again on the actor as the transaction reads them: the organisation's records manager, and not an early
+    // batch's proposer, nor one who brought forward a due batch's dates.
     const approving = {
       action: 'records.approve-disposal' as const, resource, target: { organisationId: batch.organisationId, ids: { batchId } }, auditAs: 'disposal.approve', missing: 'disposal batch',
-      refused: forbidden(PROPOSER_APPROVING),
+      refused: forbidden(resource.early !== null ? PROPOSER_APPROVING : FORWARD_APPROVING),
     };
     await changeDecidedWithin(this.o, actor, [this.disposeAction(batch, 'disposal.approve'), approving], async (tx, { actor: acting, decision }) => {
       // In the approving transaction: the package must hold every record to transfer as it is now.
@@ -260,9 +276,10 @@ export class DisposalService {
    * `records.approve-disposal`, without auditing; and, where a records manager is refused it, why.
    */
   async approvalOffer(actor: Actor, batch: DisposalBatch): Promise<ApprovalOffer> {
-    const decision = await this.o.access.decisionFor(actor, 'records.approve-disposal', await this.approvalResource(batch));
+    const decision = await this.o.access.decisionFor(actor, 'records.approve-disposal', (await this.approvalFacts(batch)).resource);
     const mayDispose = decision.allow || (await this.o.access.may(actor, 'records.dispose', { kind: 'organisation', organisationId: batch.organisationId }));
-    return { allowed: decision.allow, refusal: decision.allow || !mayDispose ? null : NOT_OFFERED[decision.reason] ?? null };
+    if (decision.allow || !mayDispose) return { allowed: decision.allow, refusal: null };
+    return { allowed: false, refusal: decision.reason === 'not_vouched_for' ? NOT_VOUCHED_OFFER[isEarly(batch) ? 'early' : 'due'] : NOT_OFFERED[decision.reason] ?? null };
   }
 
   /**
@@ -270,34 +287,47 @@ export class DisposalService {
    * `disposal.propose-early` events (read by document, as each is filed under one), never by its row alone
    * (created_by, which a database administrator can rewrite to pass the rule). The batch's `disposal.propose`
    * event says the same, but is read only by organisation, among all of its events: the per-document ones
-   * are written in the same transaction by the same person.
+   * are written in the same transaction by the same person. For a due one, who brought forward when any of its
+   * records fall due, by the sealed events of those acts (dueDatesBroughtForwardOf: a few queries, whatever the
+   * batch's size), never by the rows (series revisions, trigger events) alone.
    */
-  private async approvalResource(batch: DisposalBatch, items?: readonly DisposalItem[]): Promise<DisposalBatchResource> {
+  private async approvalFacts(batch: DisposalBatch, items?: readonly DisposalItem[]): Promise<ApprovalFacts> {
     const base = { kind: 'disposal-batch' as const, id: batch.id, organisationId: batch.organisationId };
-    if (!isEarly(batch)) return { ...base, early: null };
     const repos = this.o.store.repos;
     const documentIds = (items ?? await repos.disposal.items(batch.id)).map((i) => i.documentId);
+    if (!isEarly(batch)) {
+      const forward = await dueDatesBroughtForwardOf(repos, batch.organisationId, documentIds);
+      return 'unvouched' in forward
+        ? { resource: { ...base, early: null, due: { broughtForwardBy: null } }, unvouched: `who brought forward when its records fall due cannot be told. ${forward.unvouched}` }
+        : { resource: { ...base, early: null, due: { broughtForwardBy: forward.by } }, unvouched: null };
+    }
     const proposals = documentIds.length === 0 ? [] : await repos.audit.allowedEvents([PROPOSE_EARLY_ACTION], { documentIds });
-    return { ...base, early: { proposedBy: earlyProposer(batch, proposals) } };
+    const proposedBy = earlyProposer(batch, proposals);
+    return {
+      resource: { ...base, early: { proposedBy }, due: null },
+      unvouched: proposedBy !== null ? null : 'no records manager\'s proposal of it recorded in the audit log names the person its row says proposed it, '
+        + 'so whether a second person approves it cannot be told. It was changed in the database directly, not by Strongroom.',
+    };
   }
 
   /**
    * Early destruction is two people's decision: decide() refuses its approval to the person who proposed it
-   * (403, audited as `disposal.approve` with reason `same_person_as_proposer`), and to everyone when the log
-   * vouches for no proposer (audited `not_vouched_for`, the integrity alarm raised, as for an extension no
-   * event vouches for: the rows were changed in the database directly).
+   * (403, audited as `disposal.approve` with reason `same_person_as_proposer`); a due batch's to a records manager
+   * who brought forward when any of its records fall due (403, `brought_due_date_forward`); and either to everyone
+   * when the log cannot vouch for those facts (audited `not_vouched_for`, the integrity alarm raised, as for an
+   * extension no event vouches for: the rows were changed in the database directly).
    */
-  private async requireApprovable(actor: Actor, resource: DisposalBatchResource): Promise<void> {
+  private async requireApprovable(actor: Actor, { resource, unvouched }: ApprovalFacts): Promise<void> {
     const decision = await this.o.access.decisionFor(actor, 'records.approve-disposal', resource);
     if (decision.allow) return;
     await this.o.access.recordDenial(actor, 'disposal.approve', { organisationId: resource.organisationId, ids: { batchId: resource.id } }, decision);
     if (decision.reason === 'not_vouched_for') {
-      const refusal = `The approval of disposal batch ${resource.id} was refused: no records manager's proposal of it recorded in the audit log names the person its row says proposed it, `
-        + 'so whether a second person approves it cannot be told. It was changed in the database directly, not by Strongroom.';
+      const refusal = `The approval of disposal batch ${resource.id} was refused: ${unvouched ?? 'the audit log does not vouch for the facts its approval is decided on.'}`;
       this.o.audit.raiseTamperingAlarm('disposal', refusal);
       throw new IntegrityError(refusal);
     }
-    throw decision.reason === 'same_person_as_proposer' ? forbidden(PROPOSER_APPROVING) : notFound('disposal batch');
+    if (decision.reason === 'same_person_as_proposer') throw forbidden(PROPOSER_APPROVING);
+    throw decision.reason === 'brought_due_date_forward' ? forbidden(FORWARD_APPROVING) : notFound('disposal batch');
   }
 
   /**

@@ -243,8 +243,9 @@ export class RetentionService {
     const { doc, target } = await this.decideDocumentFiling(actor, documentId, code);
     const now = this.o.clock.now();
     await changeDecidedWithin(this.o, actor, [organisationAction('records.file-plan', doc.organisationId, target.ids, 'records.document.series', 'document')], async (repos, { actor: acting, decision }) => {
-      await refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
-      await repos.audit.insert([auditEvent(acting, 'records.document.series', target, decision, now)]);
+      const moved = await refiled(repos, [documentId], () => repos.retention.setDocumentSeries(documentId, code), async () => [documentId], options, REFILING);
+      // Whether it brought the due date earlier, as a collection's refiling says: who did is read from it at disposal approval.
+      await repos.audit.insert([auditEvent(acting, 'records.document.series', { ...target, ids: { ...target.ids, movedEarlier: String(moved.earlier) } }, decision, now)]);
     }).catch((error: unknown) => this.o.dueDates.auditRefusedShortening(actor, 'records.document.series', target, error));
   }
 

@@ -6,11 +6,10 @@
 // vouched approval is by its proposer.
 import { describe, expect, it } from 'vitest';
 import { checkCertificate, describeCheck } from '../../src/domain/records/certificate.js';
-import type { Actor } from '../../src/domain/types.js';
-import { auditEvent } from '../../src/services/audit-events.js';
+import { approvalEvents, approvedPastTheRule, expectKeysIntact, expectNobodyApproves } from '../support/disposal-batch.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { api, expectProblem } from '../support/http.js';
-import { HR_03, fileCollectionUnder, type SeriesSpec, recordEvent, yearsAgo } from '../support/records.js';
+import { HR_03, councilOfTwoRecordsManagers, fileCollectionUnder, type SeriesSpec, recordEvent, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, upload, type TestOrganisation, type TestUser } from '../support/vault.js';
 
 const clamd = useClamd();
@@ -23,12 +22,8 @@ describe.each(DIALECTS)('early destruction by two people on %s', (dialect) => {
 
   /** An organisation whose payroll folder is filed under PAY-06 (six years), with two records managers and a payroll member. */
   async function council(): Promise<{ org: TestOrganisation; proposer: TestUser; second: TestUser; payroll: TestUser }> {
-    const org = await createOrganisation(t.vault);
-    await fileCollectionUnder(t.vault, org.id, org.collections.payroll!, PAY_06);
-    const proposer = await org.user({ roles: ['records_manager'], teams: ['payroll'] });
-    const second = await org.user({ roles: ['records_manager'], teams: ['payroll'] });
-    const payroll = await org.user({ teams: ['payroll'] });
-    return { org, proposer, second, payroll };
+    const { org, first, second, member } = await councilOfTwoRecordsManagers(t.vault, 'payroll', PAY_06);
+    return { org, proposer: first, second, payroll: member };
   }
 
   /** A payslip uploaded and deleted by its payroll team (in the bin, its six years not ended), proposed for early destruction and decided destroy by `proposer`. */
@@ -44,17 +39,12 @@ describe.each(DIALECTS)('early destruction by two people on %s', (dialect) => {
     return { id, batchId };
   }
 
-  /** The batch's approve events, allowed or refused, as the log holds them. */
-  async function approvals(batchId: string) {
-    await t.vault.audit.sequencer.flush();
-    return t.vault.store.db.selectFrom('audit_events').select(['actor_user_id', 'decision', 'reason']).where('action', '=', 'disposal.approve')
-      .where('target_ids', 'like', `%${batchId}%`).orderBy('seq').execute();
-  }
+  const approvals = (batchId: string) => approvalEvents(t.vault, batchId);
 
   /** The record is in the bin still, every version's key intact. */
   async function expectUndestroyed(id: string): Promise<void> {
     expect(await t.vault.store.repos.documents.byId(id)).toMatchObject({ status: 'available', deletedAt: expect.any(String) });
-    for (const v of await t.vault.store.repos.documents.versions(id)) expect(v.wrappedKey.length).toBeGreaterThan(0);
+    await expectKeysIntact(t.vault, id);
   }
 
   it('refuses the proposer\'s approval (403, audited same_person_as_proposer, nothing approved or destroyed); another records manager approves, and the certificate names both', async () => {
@@ -110,16 +100,8 @@ describe.each(DIALECTS)('early destruction by two people on %s', (dialect) => {
   it('refuses to carry out an early batch whose vouched approval is by its proposer (written past the approval\'s rule), and one whose approval was then rewritten to another person', async () => {
     const { org, proposer, second, payroll } = await council();
     const { id, batchId } = await proposedEarly(org, proposer, payroll);
-    // The proposer's approval, written as the service writes one (sealed) but not through its approval: the path a
-    // bug, an older release or anyone holding the service's repositories would take past decide().
-    const asProposer: Actor = { kind: 'user', userId: proposer.id, organisationId: org.id, roles: ['records_manager'], teams: ['payroll'], clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null };
-    const now = new Date();
-    await t.vault.store.transaction(async (tx) => {
-      expect(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: proposer.id })).toBe(true);
-      await tx.audit.insert([auditEvent(asProposer, 'disposal.approve', {
-        organisationId: org.id, ids: { batchId, destroy: '1', transfer: '0', extend: '0', excluded: '0' },
-      }, { allow: true, reason: 'records_manager', via: null }, now)]);
-    });
+    // The proposer's approval, written as the service writes one (sealed) but not through its approval.
+    await approvedPastTheRule(t.vault, proposer, ['payroll'], batchId);
     await expect(t.vault.disposal.execute(batchId)).rejects.toThrow(
       `The disposal job refused to carry out batch ${batchId}; nothing was destroyed. Disposal batch ${batchId} destroys records before their retention ends, and its recorded approval is by person ${proposer.id}, who proposed it: `
       + 'early destruction must be approved by another records manager, and Strongroom does not let its proposer approve it.',
@@ -151,16 +133,7 @@ describe.each(DIALECTS)('early destruction by two people on %s', (dialect) => {
     // The rewritten events' seals no longer match: they vouch for nobody.
     expect(await t.vault.store.repos.audit.allowedEvents(['disposal.propose-early'], { documentIds: [id] })).toEqual([]);
 
-    for (const user of [proposer, second]) {
-      const refused = expectProblem(await api(t.app, user).post(`disposal/batches/${batchId}/approve`), 500);
-      expect(refused.detail).toBe('Stored data failed its integrity check; it has not been served. The incident was logged.');
-    }
-    expect(await approvals(batchId)).toEqual([
-      { actor_user_id: proposer.id, decision: 'deny', reason: 'not_vouched_for' },
-      { actor_user_id: second.id, decision: 'deny', reason: 'not_vouched_for' },
-    ]);
-    expect(await t.vault.audit.alarm.currentAlarm()).toMatchObject({ source: 'disposal' });
-    expect(await t.vault.store.repos.disposal.batch(batchId)).toMatchObject({ status: 'review', approvedBy: null });
+    await expectNobodyApproves(t, [proposer, second], batchId);
     await t.vault.disposal.execute(batchId);
     await expectUndestroyed(id);
   });

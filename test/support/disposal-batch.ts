@@ -5,6 +5,10 @@ import type { DisposalBatch, DisposalItem } from '../../src/domain/records/dispo
 import type { Actor } from '../../src/domain/types.js';
 import type { Vault } from '../../src/main.js';
 import { auditEvent } from '../../src/services/audit-events.js';
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
+import { api, expectProblem } from './http.js';
+import type { TestUser } from './vault.js';
 import { systemActor } from '../../src/services/identity.service.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -67,4 +71,46 @@ export async function executedBatch(vault: Vault, organisationId: string, approv
   }
   await repos.audit.insert([auditEvent(job, 'disposal.execute', { organisationId, ids: { batchId: batch.id } }, allow, new Date(batch.executedAt!))]);
   return { batch, ids, nameHashes };
+}
+
+/** A batch's approve events, allowed or refused, as the log holds them (flushed first), in the log's order. */
+export async function approvalEvents(vault: Vault, batchId: string) {
+  await vault.audit.sequencer.flush();
+  return vault.store.db.selectFrom('audit_events').select(['actor_user_id', 'decision', 'reason']).where('action', '=', 'disposal.approve')
+    .where('target_ids', 'like', `%${batchId}%`).orderBy('seq').execute();
+}
+
+/**
+ * A batch under review approved by `user`, its row and its sealed `disposal.approve` event written as the service
+ * writes them but not through its approval: the path a bug, an older release or anyone holding the service's
+ * repositories would take past decide(). For a batch of one record decided destroy.
+ */
+export async function approvedPastTheRule(vault: Vault, user: { id: string; organisationId: string }, teams: string[], batchId: string): Promise<void> {
+  const actor: Actor = { kind: 'user', userId: user.id, organisationId: user.organisationId, roles: ['records_manager'], teams, clearance: 'OFFICIAL', channel: 'api', clientAddress: null, requestId: null };
+  const now = new Date();
+  await vault.store.transaction(async (tx) => {
+    if (!(await tx.disposal.setStatus(batchId, 'review', 'approved', { approvedAt: now.toISOString(), approvedBy: user.id }))) throw new Error(`batch ${batchId} is not under review`);
+    await tx.audit.insert([auditEvent(actor, 'disposal.approve', {
+      organisationId: user.organisationId, ids: { batchId, destroy: '1', transfer: '0', extend: '0', excluded: '0' },
+    }, { allow: true, reason: 'records_manager', via: null }, now)]);
+  });
+}
+
+/** Every version of the document still has its wrapped key: nothing was crypto-shredded. */
+export async function expectKeysIntact(vault: Vault, documentId: string): Promise<void> {
+  for (const v of await vault.store.repos.documents.versions(documentId)) if (v.wrappedKey.length === 0) throw new Error(`a version of ${documentId} was shredded`);
+}
+
+/**
+ * Neither person may approve the batch while the log cannot vouch for what its approval is decided on: each is
+ * answered 500 (the integrity check), audited `not_vouched_for`, the disposal alarm raised, the batch left under review.
+ */
+export async function expectNobodyApproves(t: { vault: Vault; app: FastifyInstance }, users: readonly TestUser[], batchId: string): Promise<void> {
+  for (const user of users) {
+    const refused = expectProblem(await api(t.app, user).post(`disposal/batches/${batchId}/approve`), 500);
+    expect(refused.detail).toBe('Stored data failed its integrity check; it has not been served. The incident was logged.');
+  }
+  expect(await approvalEvents(t.vault, batchId)).toEqual(users.map((u) => ({ actor_user_id: u.id, decision: 'deny', reason: 'not_vouched_for' })));
+  expect(await t.vault.audit.alarm.currentAlarm()).toMatchObject({ source: 'disposal' });
+  expect(await t.vault.store.repos.disposal.batch(batchId)).toMatchObject({ status: 'review', approvedBy: null });
 }

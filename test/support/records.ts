@@ -6,7 +6,7 @@ import type { DisposalAction, RetentionTrigger } from '../../src/domain/records/
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import type { Vault } from '../../src/main.js';
-import { upload, type TestUser } from './vault.js';
+import { createOrganisation, upload, type TestOrganisation, type TestUser } from './vault.js';
 
 export interface SeriesSpec {
   code: string;
@@ -67,4 +67,17 @@ export async function placeHold(vault: Vault, organisationId: string, over: { do
 
 export async function releaseHold(vault: Vault, holdId: string): Promise<void> {
   await vault.store.repos.holds.release(holdId, { at: new Date().toISOString(), by: null, reason: 'Claim settled' });
+}
+
+/**
+ * A new organisation whose `team` folder is filed under `spec`, with two records managers of that team (`first`,
+ * `second`) and a member of it: for the rules that want a second records manager to approve.
+ */
+export async function councilOfTwoRecordsManagers(vault: Vault, team: string, spec: SeriesSpec): Promise<{ org: TestOrganisation; first: TestUser; second: TestUser; member: TestUser }> {
+  const org = await createOrganisation(vault);
+  await fileCollectionUnder(vault, org.id, org.collections[team]!, spec);
+  const first = await org.user({ roles: ['records_manager'], teams: [team] });
+  const second = await org.user({ roles: ['records_manager'], teams: [team] });
+  const member = await org.user({ teams: [team] });
+  return { org, first, second, member };
 }

@@ -2,6 +2,7 @@
 // shown as a GOV.UK error and changes nothing), and approves; others are not offered the pages. A records
 // manager proposes a binned record for early destruction from its page; nobody else is offered the button.
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/domain/types.js';
 import { useClamd, useTestVault } from '../support/fixture.js';
 import { HR_03, fileCollectionUnder, placeHold, recordEvent, releaseHold, yearsAgo } from '../support/records.js';
 import { DIALECTS, createOrganisation, upload } from '../support/vault.js';
@@ -16,6 +17,18 @@ describe.each(DIALECTS)('disposal review pages on %s', (dialect) => {
     const address = t.app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   });
+
+  /** A second records manager of the organisation is offered the batch's approval on its page, and approves it. */
+  async function expectApprovedByAnother(slug: string, batchUrl: string): Promise<void> {
+    const second = await addPerson(t.vault, slug, { roles: ['records_manager'], teams: ['hr'] });
+    const client = new FormClient(base);
+    await client.signIn(second.email, undefined, await enrolTotp(t.vault, second.id));
+    const theirs = await client.get(batchUrl);
+    expect(theirs.text).toContain('Approve this batch');
+    expect(theirs.text).not.toContain('Another records manager must approve');
+    expect((await client.post(`${batchUrl}/approve`, { _csrf: FormClient.csrf(theirs.text) })).status).toBe(303);
+    expect((await t.vault.store.repos.disposal.batch(batchUrl.slice('/disposal/'.length)))).toMatchObject({ status: 'approved', approvedBy: second.id });
+  }
 
   it('lets the records manager sweep, decide and approve through the pages; a member is not offered them', async () => {
     const org = await createOrganisation(t.vault);
@@ -135,14 +148,34 @@ describe.each(DIALECTS)('disposal review pages on %s', (dialect) => {
     expect(refused.text).toContain('You proposed this early destruction, so another records manager must approve it.');
     expect(refused.text).not.toContain('Approve this batch');
 
-    const second = await addPerson(t.vault, org.slug, { roles: ['records_manager'], teams: ['hr'] });
-    const secondClient = new FormClient(base);
-    await secondClient.signIn(second.email, undefined, await enrolTotp(t.vault, second.id));
-    const theirs = await secondClient.get(batchUrl);
-    expect(theirs.text).toContain('Approve this batch');
-    expect(theirs.text).not.toContain('Another records manager must approve');
-    const approved = await secondClient.post(`${batchUrl}/approve`, { _csrf: FormClient.csrf(theirs.text) });
-    expect(approved.status).toBe(303);
-    expect((await t.vault.store.repos.disposal.batch(batchUrl.slice('/disposal/'.length)))).toMatchObject({ status: 'approved', approvedBy: second.id });
+    await expectApprovedByAnother(org.slug, batchUrl);
+  });
+
+  it('offers a due batch\'s approval to another records manager and not to the one who brought its records\' due dates forward, who is told why (and refused, 403, if they post it anyway)', async () => {
+    const org = await createOrganisation(t.vault);
+    await fileCollectionUnder(t.vault, org.id, org.collections.hr!, { code: 'HR-06', trigger: 'created', retainYears: 6 });
+    const uploader = await org.user({ teams: ['hr'] });
+    const id = (await upload(t.app, uploader, org.collections.hr!, `personnel-${Date.now()}.txt`, 'personnel file\n')).json().id as string;
+    const manager = await addPerson(t.vault, org.slug, { roles: ['records_manager'], teams: ['hr'] });
+    const asManager: Actor = { kind: 'user', userId: manager.id, organisationId: org.id, roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL', channel: 'web', clientAddress: null, requestId: null };
+    // The manager shortens the series to 0 years (confirmed): the record is due today.
+    await t.vault.retention.updateSeries(asManager, org.id, 'HR-06', { retainYears: 0 }, { reason: 'Shorter', confirmShorter: true });
+    const client = new FormClient(base);
+    await client.signIn(manager.email, undefined, await enrolTotp(t.vault, manager.id));
+    const swept = await client.post('/disposal/sweep', { _csrf: FormClient.csrf((await client.get('/disposal')).text) });
+    expect(swept.status).toBe(303);
+    const batchUrl = swept.location!;
+    const csrf = FormClient.csrf((await client.get(batchUrl)).text);
+    expect((await client.post(`${batchUrl}/decisions`, { _csrf: csrf, documentId: id, decision: 'destroy' })).status).toBe(303);
+
+    const own = await client.get(batchUrl);
+    expect(own.text).not.toContain('Approve this batch');
+    expect(own.text).toContain('Another records manager must approve this batch: you brought forward when some of its records fall due.');
+    const refused = await client.post(`${batchUrl}/approve`, { _csrf: csrf });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('You brought forward when some of these records fall due, so another records manager must approve their destruction.');
+    expect(refused.text).not.toContain('Approve this batch');
+
+    await expectApprovedByAnother(org.slug, batchUrl);
   });
 });

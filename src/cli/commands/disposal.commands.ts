@@ -1,7 +1,8 @@
 // Disposal review from the command line, as the operator (the system actor, channel cli): run an
 // organisation's sweep now, and list its batches; and, as a records manager (--as), propose documents in the
 // bin for early destruction. Deciding and approving stay with the organisation's records managers, in the web
-// interface or the API (an early batch approved by one other than its proposer).
+// interface or the API (an early batch approved by one other than its proposer; a due batch by one who brought none
+// of its records' due dates forward).
 import { InvalidArgumentError, type Command } from 'commander';
 import { isCalendarDate } from '../../domain/records/retention.js';
 import { systemActor } from '../../services/identity.service.js';

@@ -79,8 +79,8 @@ describe('organisation actions', () => {
     const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
     const rita = userOf('org-a', ['records_manager']);
     const other = { ...userOf('org-a', ['records_manager']), userId: 'user-other' };
-    const due = { kind: 'disposal-batch' as const, id: 'batch-1', organisationId: 'org-a', early: null };
-    const early = (proposedBy: string | null) => ({ ...due, early: { proposedBy } });
+    const due = { kind: 'disposal-batch' as const, id: 'batch-1', organisationId: 'org-a', early: null, due: { broughtForwardBy: [] } };
+    const early = (proposedBy: string | null) => ({ ...due, early: { proposedBy }, due: null });
     // A due batch (the sweep's): whoever of its records managers, the one who decided it included.
     expect(decide(rita, 'records.approve-disposal', due, context)).toEqual({ allow: true, reason: 'records_manager', via: null });
     // An early batch: another records manager, never its proposer.
@@ -92,5 +92,26 @@ describe('organisation actions', () => {
     expect(decide(userOf('org-a', ['member', 'org_admin', 'auditor']), 'records.approve-disposal', early('someone'), context)).toMatchObject({ allow: false, reason: 'role' });
     expect(decide(userOf('org-b', ['records_manager']), 'records.approve-disposal', early('someone'), context)).toMatchObject({ allow: false, reason: 'other_organisation' });
     expect(decide({ ...other, credential: { kind: 'api_token', id: 'cred-1', scope: 'read' } }, 'records.approve-disposal', early(rita.userId), context)).toMatchObject({ allow: false, reason: 'credential_scope' });
+  });
+
+  it('approves a due batch for a records manager who brought forward none of its due dates; never for one who did, nor for anyone while the log cannot tell who did', () => {
+    const context = { now: NOW, arrangements: [], holds: NO_HOLDS };
+    const rita = userOf('org-a', ['records_manager']);
+    const other = { ...userOf('org-a', ['records_manager']), userId: 'user-other' };
+    const due = (broughtForwardBy: readonly string[] | null) => ({ kind: 'disposal-batch' as const, id: 'batch-1', organisationId: 'org-a', early: null, due: { broughtForwardBy } });
+    // Nobody brought anything forward: one records manager approves (a small council may have only one).
+    expect(decide(rita, 'records.approve-disposal', due([]), context)).toEqual({ allow: true, reason: 'records_manager', via: null });
+    // Rita shortened a series, refiled a record or recorded a trigger event that made some of its records due sooner: another records manager approves.
+    expect(decide(rita, 'records.approve-disposal', due([rita.userId!]), context)).toEqual({ allow: false, reason: 'brought_due_date_forward', via: null });
+    expect(decide(rita, 'records.approve-disposal', due(['user-x', rita.userId!]), context)).toEqual({ allow: false, reason: 'brought_due_date_forward', via: null });
+    expect(decide(other, 'records.approve-disposal', due([rita.userId!]), context)).toEqual({ allow: true, reason: 'records_manager', via: null });
+    // The log cannot tell who brought dates forward: nobody (fail closed); nor for a batch that says neither early nor due.
+    for (const actor of [rita, other]) {
+      expect(decide(actor, 'records.approve-disposal', due(null), context)).toEqual({ allow: false, reason: 'not_vouched_for', via: null });
+      expect(decide(actor, 'records.approve-disposal', { ...due([]), due: null }, context)).toEqual({ allow: false, reason: 'not_vouched_for', via: null });
+    }
+    // The role and the organisation come first.
+    expect(decide(userOf('org-a', ['member', 'org_admin', 'auditor']), 'records.approve-disposal', due([]), context)).toMatchObject({ allow: false, reason: 'role' });
+    expect(decide(userOf('org-b', ['records_manager']), 'records.approve-disposal', due([]), context)).toMatchObject({ allow: false, reason: 'other_organisation' });
   });
 });

@@ -11,13 +11,23 @@ import type { CollectionResource, DisposalBatchResource, DocumentResource, Organ
  * Approving a disposal batch: the organisation's records managers (as `records.dispose`). A batch of early
  * destruction destroys records the file plan still keeps, so it is two people's decision: its proposer may not
  * approve it (`same_person_as_proposer`), and nobody may while the log vouches for no proposer (`not_vouched_for`:
- * who proposed it cannot be told, so whether the approver is a second person cannot either).
+ * who proposed it cannot be told, so whether the approver is a second person cannot either). A due batch is
+ * likewise a second person's when its would-be approver brought forward when any of its records fall due (a
+ * series shortened, a record refiled or moved under a shorter period, a trigger event recorded or cleared that made
+ * it due sooner: `brought_due_date_forward`), else one person could make a kept record due and destroy it alone;
+ * nobody may approve it while the log cannot vouch for who did (`not_vouched_for`). An ordinary due batch, whose
+ * dates nobody brought forward, is any of the organisation's records managers' (a small council may have one).
  */
 export function decideDisposalApproval(actor: Actor, resource: DisposalBatchResource): Decision {
   const role = decideOrganisation(actor, 'records.dispose', { kind: 'organisation', organisationId: resource.organisationId });
-  if (!role.allow || resource.early === null) return role;
-  if (resource.early.proposedBy === null) return deny('not_vouched_for');
-  return resource.early.proposedBy === actor.userId ? deny('same_person_as_proposer') : role;
+  if (!role.allow) return role;
+  if (resource.early !== null) {
+    if (resource.early.proposedBy === null) return deny('not_vouched_for');
+    return resource.early.proposedBy === actor.userId ? deny('same_person_as_proposer') : role;
+  }
+  // A batch that says neither (an early batch's facts missing) is refused, not taken for an ordinary one.
+  if (resource.due === null || resource.due.broughtForwardBy === null) return deny('not_vouched_for');
+  return actor.userId !== null && resource.due.broughtForwardBy.includes(actor.userId) ? deny('brought_due_date_forward') : role;
 }
 
 /**

@@ -741,7 +741,7 @@ describe('deny by default', () => {
       'subject-access': [{ kind: 'subject-access', organisationId: 'org-a', partOrganisationId: 'org-a' }],
       person: [{ kind: 'person', userId: 'someone-else', organisationId: 'org-a' }],
       content: [documentOf({ organisationId: 'org-a' }), { kind: 'collection', id: 'col-1', organisationId: 'org-a', serviceArea: 'payroll', classification: 'OFFICIAL', arrangementId: null }],
-      organisation: [{ kind: 'organisation', organisationId: 'org-a' }, { kind: 'disposal-batch', id: 'batch-1', organisationId: 'org-a', early: { proposedBy: 'someone-else' } }],
+      organisation: [{ kind: 'organisation', organisationId: 'org-a' }, { kind: 'disposal-batch', id: 'batch-1', organisationId: 'org-a', early: { proposedBy: 'someone-else' }, due: null }, { kind: 'disposal-batch', id: 'batch-2', organisationId: 'org-a', early: null, due: { broughtForwardBy: null } }],
       arrangement: [{ kind: 'arrangement', arrangement: { id: 'arr-1', hostOrganisationId: 'org-a', partnerOrganisationIds: ['org-b'], status: 'draft', acceptedBy: [], revision: 1, termsRevision: 1 } }],
     };
     const omnipotentUser = userOf('org-a', ALL_ROLES, SERVICE_AREAS, 'OFFICIAL-SENSITIVE');

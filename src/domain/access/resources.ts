@@ -98,6 +98,14 @@ export interface DisposalBatchResource {
    * null for a batch the sweep proposed of records already due.
    */
   early: { proposedBy: string | null } | null;
+  /**
+   * For a due batch (the sweep's): who brought forward the due date of any of its records (shortened the series
+   * it is filed under, refiled or moved it under a shorter period, recorded or cleared a trigger event that made it
+   * due sooner), as the audit log vouches for it (their sealed events, read with `movedEarlier`); `broughtForwardBy`
+   * null when the log cannot vouch for who did (rows it does not record), and then nobody may approve it (fail
+   * closed). null for an early batch.
+   */
+  due: { broughtForwardBy: readonly string[] | null } | null;
 }
 
 export type Resource = CollectionResource | DocumentResource | OrganisationResource | ArrangementResource | PersonResource | SubjectAccessResource | DisposalBatchResource;

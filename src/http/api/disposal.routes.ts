@@ -87,7 +87,11 @@ export const disposalRoutes = (vault: AppServices): FastifyPluginAsync => async 
       description: 'Extensions take effect now. A batch with transfer items needs its transfer package downloaded after the last decision. '
         + 'A batch of kind `early` is approved by another records manager than the one who proposed it: the proposer is refused with 403 '
         + '("You proposed this early destruction, so another records manager must approve it.", audited as a `disposal.approve` denial, '
-        + '`same_person_as_proposer`), and everyone with 500 while the audit log vouches for no proposer.',
+        + '`same_person_as_proposer`), and everyone with 500 while the audit log vouches for no proposer. '
+        + 'A due batch (the sweep\'s) is approved by a records manager who brought forward none of its records\' due dates (shortened their series, '
+        + 'refiled or moved them under a shorter period, recorded or cleared a trigger event that made them due sooner): one who did is refused with 403 '
+        + '("You brought forward when some of these records fall due, so another records manager must approve their destruction.", audited '
+        + '`brought_due_date_forward`), and everyone with 500 while the audit log cannot vouch for who did.',
       params: idParams,
     },
   }, async (request) => {
