@@ -17,7 +17,7 @@ import type { IdentityService } from './identity.service.js';
 /** What a change decided within needs: its store, the access service and the identity service's actorWithin. */
 export interface DecidedWithinParts {
   store: Store;
-  access: Pick<AccessService, 'checkAllWithin'>;
+  access: Pick<AccessService, 'checkAllWithin' | 'heldFirst'>;
   identity: Pick<IdentityService, 'actorWithin'>;
 }
 
@@ -59,7 +59,11 @@ export async function changeDecidedWithin<T>(
   parts: DecidedWithinParts, actor: Actor, questions: Questions | ((repos: Repos) => Promise<Questions>), change: (repos: Repos, acting: ActingWithin) => Promise<T>,
 ): Promise<T> {
   const outcome = await parts.store.transaction(async (repos): Promise<{ refused: DomainError } | { done: T }> => {
-    if (actor.userId !== null) await repos.users.lock(actor.userId);
+    // The person first, then the rows, as every change decided again locks them (AccessService.holdActing).
+    if (actor.userId !== null) {
+      await repos.users.lock(actor.userId);
+      parts.access.heldFirst(repos, actor.userId);
+    }
     const asked = typeof questions === 'function' ? await questions(repos) : questions;
     const first = asked[0];
     const acting = await parts.identity.actorWithin(repos, actor, first.auditAs, first.target);
