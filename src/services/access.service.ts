@@ -243,12 +243,12 @@ export class AccessService {
    * over a thousand records asks about each): decides them in order and stops at the first refusal, which is
    * audited as checkWithin audits it. Returns every decision made, the refused one last.
    */
-  async checkAllWithin(repos: Repos, actor: Actor, questions: readonly { action: Action; resource: Resource; target: AuditTarget; auditAs?: string }[]): Promise<Decision[]> {
+  async checkAllWithin(repos: Repos, actor: Actor, questions: readonly { action: Action; resource: Resource; target: AuditTarget; auditAs?: string; acceptance?: Acceptance }[]): Promise<Decision[]> {
     if (questions.length === 0) return [];
     const context = await this.#context(actor, questions, {}, repos);
     const decisions: Decision[] = [];
     for (const q of questions) {
-      const decision = decide(actor, q.action, q.resource, context);
+      const decision = decide(actor, q.action, q.resource, q.acceptance === undefined ? context : { ...context, acceptance: q.acceptance });
       decisions.push(decision);
       if (!decision.allow) {
         await repos.audit.insert([auditEvent(actor, q.auditAs ?? q.action, denialTarget(q.target, decision), decision, this.clock.now())]);
