@@ -244,7 +244,7 @@ export async function openVault(config: Config, options: OpenVaultOptions = {}):
   });
   const documents = new DocumentsService({ store, access, locks, blobs, clock, ingestion, identity: identityServices.identity, personNames });
   const filing = new DocumentFilingService({ store, access, locks, blobs, clock, ingestion, lifecycle, dueDates, removals, identity: identityServices.identity });
-  const arrangements = new ArrangementsService({ store, access, collectionCreation, clock, serviceAreas, mail, personNames });
+  const arrangements = new ArrangementsService({ store, access, collectionCreation, clock, serviceAreas, mail, personNames, identity: identityServices.identity });
   const quarantine = new QuarantineService({ store, access, blobs, scanner: fairScanner, notifier, clock, system: systemActor('job'), rescanDays: config.rescanDays, lifecycle, personNames,
     segments: { wholeMaxBytes: config.scanWholeMaxBytes, overlapBytes: config.scanSegmentOverlapBytes },
   });

@@ -93,7 +93,7 @@ export function composeIdentity(o: {
   });
   const people = new UsersAdminService({ store, clock, access, identity, userCreation, invitationKey: invitationLinkKey(master), mail });
   // SCIM provisioning by each organisation's directory (Entra ID): its tokens, Users and Groups.
-  const scim = { tokens: new ScimTokensService({ store, clock, access, identity, alarm }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access }) };
+  const scim = { tokens: new ScimTokensService({ store, clock, access, identity, alarm }), users: new ScimUsersService({ store, clock, access }), groups: new ScimGroupsService({ store, clock, access, identity }) };
   return {
     identity, organisations, userCreation, credentials, personNames, invitations, sessions, passwordSignIn, secondFactor, passwordChange, federatedSignIn, identityProviders, samlSignIn, oidcSignIn, people, scim,
     close: () => samlProtocol.close(),

@@ -26,6 +26,7 @@ describe('AccessService.requireWithin, the person read in the transaction', () =
     const heldWithin = vi.fn(async (_repos: Repos, a: Actor): Promise<Standing> => ({ actor: { ...a, teams: [] } }));
     const access = new AccessService(store, clock, { heldWithin });
     const tx = reposOfTransaction();
+    await access.holdActing(tx, actor({ requestId: 'r1' }));
     // The team was taken away: refused, on the reading, however the request began.
     await expect(access.requireWithin(tx, actor({ requestId: 'r1' }), creating(ORG))).rejects.toMatchObject({ name: 'RefusedWithin' });
     const second = await access.requireWithin(tx, actor({ requestId: 'r2' }), creating(ORG)).catch((e: { refusal: { decidedOn: Actor } }) => e.refusal.decidedOn);
@@ -33,8 +34,17 @@ describe('AccessService.requireWithin, the person read in the transaction', () =
     // Decided on the second actor with what the transaction read of the person: its own request, the team gone.
     expect(second).toMatchObject({ requestId: 'r2', teams: [] });
     // Another transaction reads them again.
-    await expect(access.requireWithin(reposOfTransaction(), actor({}), creating(ORG))).rejects.toMatchObject({ name: 'RefusedWithin' });
+    const other = reposOfTransaction();
+    await access.holdActing(other, actor({}));
+    await expect(access.requireWithin(other, actor({}), creating(ORG))).rejects.toMatchObject({ name: 'RefusedWithin' });
     expect(heldWithin).toHaveBeenCalledTimes(2);
+  });
+
+  it('refuses to read a person the transaction did not hold before its rows (the one lock order)', async () => {
+    const heldWithin = vi.fn(async (_repos: Repos, a: Actor): Promise<Standing> => ({ actor: a }));
+    const access = new AccessService(store, clock, { heldWithin });
+    await expect(access.requireWithin(reposOfTransaction(), actor({}), creating(ORG))).rejects.toThrow(/did not hold its person first/);
+    expect(heldWithin).not.toHaveBeenCalled();
   });
 
   it('never reads, nor keeps, the system or a directory: two directories in one transaction are each themselves', async () => {

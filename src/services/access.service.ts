@@ -139,6 +139,9 @@ export class AccessService {
    */
   readonly #standingWithin = new WeakMap<Repos, Map<string, Standing>>();
 
+  /** The people each transaction held before it locked anything else (`holdActing`, or changeDecidedWithin's lock). */
+  readonly #heldFirst = new WeakMap<Repos, Set<string>>();
+
   /** `standing`: whether a person may still act, read in a transaction (composition gives IdentityService's). */
   constructor(private readonly store: Store, private readonly clock: Clock, private readonly standing: Pick<PersonStanding, 'heldWithin'>) {}
 
@@ -240,12 +243,12 @@ export class AccessService {
    * over a thousand records asks about each): decides them in order and stops at the first refusal, which is
    * audited as checkWithin audits it. Returns every decision made, the refused one last.
    */
-  async checkAllWithin(repos: Repos, actor: Actor, questions: readonly { action: Action; resource: Resource; target: AuditTarget; auditAs?: string }[]): Promise<Decision[]> {
+  async checkAllWithin(repos: Repos, actor: Actor, questions: readonly { action: Action; resource: Resource; target: AuditTarget; auditAs?: string; acceptance?: Acceptance }[]): Promise<Decision[]> {
     if (questions.length === 0) return [];
     const context = await this.#context(actor, questions, {}, repos);
     const decisions: Decision[] = [];
     for (const q of questions) {
-      const decision = decide(actor, q.action, q.resource, context);
+      const decision = decide(actor, q.action, q.resource, q.acceptance === undefined ? context : { ...context, acceptance: q.acceptance });
       decisions.push(decision);
       if (!decision.allow) {
         await repos.audit.insert([auditEvent(actor, q.auditAs ?? q.action, denialTarget(q.target, decision), decision, this.clock.now())]);
@@ -294,6 +297,28 @@ export class AccessService {
     throw new RefusedWithin({ action: question.auditAs ?? question.action, target: question.target, decision, told, otherwise, decidedOn: now });
   }
 
+  /**
+   * Holds the acting person's row (share-locked on PostgreSQL) and reads them, as the first thing a transaction
+   * that decides a change again does, before it locks or writes any document, collection or other row. One lock
+   * order everywhere, the person first and then the rows: a records change (changeDecidedWithin) locks its person
+   * first too, so the same person moving a document while placing a hold on it queues at their own row instead of
+   * each holding what the other waits for (a deadlock PostgreSQL ends by failing one). A refusal is not thrown
+   * here but kept, and thrown by the transaction's first `requireWithin`, which refuses to read a person this did
+   * not hold first (a path that forgot would lock in the other order).
+   */
+  async holdActing(repos: Repos, actor: Actor): Promise<void> {
+    if (actor.kind !== 'user' || actor.userId === null || repos === this.store.repos) return;
+    this.heldFirst(repos, actor.userId);
+    await this.#standingIn(repos, actor);
+  }
+
+  /** Notes that `repos`' transaction locked `userId`'s row before anything else (changeDecidedWithin locks it exclusively itself). */
+  heldFirst(repos: Repos, userId: string): void {
+    let held = this.#heldFirst.get(repos);
+    if (!held) this.#heldFirst.set(repos, held = new Set());
+    held.add(userId);
+  }
+
   /** The person as `repos`' transaction reads them, read (and their row held) at its first decision and kept for the rest of it. */
   async #standingIn(repos: Repos, actor: Actor): Promise<Standing> {
     // Only a person is read again; the system and a directory stand as they are, and are never kept (two directories
@@ -301,6 +326,10 @@ export class AccessService {
     if (actor.kind !== 'user' || actor.userId === null) return { actor };
     // Outside a transaction nothing is held and nothing may be kept: the Store's own repositories are never a key.
     if (repos === this.store.repos) return this.standing.heldWithin(repos, actor);
+    // Held only after rows were locked, the person would be locked in the order opposite to a records change's.
+    if (this.#heldFirst.get(repos)?.has(actor.userId) !== true) {
+      throw new Error('A change was decided again in a transaction that did not hold its person first (AccessService.holdActing).');
+    }
     const key = `${actor.userId}:${actor.credential?.kind ?? ''}:${actor.credential?.id ?? ''}`;
     let read = this.#standingWithin.get(repos);
     if (!read) this.#standingWithin.set(repos, read = new Map());

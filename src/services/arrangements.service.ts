@@ -17,7 +17,8 @@ import { instantOf } from '../domain/uk-time.js';
 import { collectionResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
 import type { CollectionCreationService } from './collection-creation.service.js';
-import { actorFor } from './identity.service.js';
+import { changeDecidedWithin, type DecidedAgain } from './decided-within.js';
+import { actorFor, type IdentityService } from './identity.service.js';
 import type { PersonNamesService } from './person-names.service.js';
 import type { MailService } from './mail.service.js';
 
@@ -67,6 +68,8 @@ export class ArrangementsService {
     mail?: MailService;
     /** Who made each revision, as a reader may know them. */
     personNames: Pick<PersonNamesService, 'namesFor'>;
+    /** Reads the org admin again inside the transaction that writes a step (changeDecidedWithin). */
+    identity: Pick<IdentityService, 'actorWithin'>;
   }) {}
 
   /** The host's org admin proposes (draft); a system actor may create it already approved (`approve`). */
@@ -75,21 +78,26 @@ export class ArrangementsService {
     const approve = options.approve === true;
     if (approve && actor.kind !== 'system') throw invalid('Only an administrator at the command line can create an arrangement already approved by every party.');
     const proposal = lifecycle.propose(randomUUID(), clean, this.o.clock.now(), approve);
-    const decision = await this.o.access.check(actor, 'arrangement.propose', arrangementResource(proposal.next), { organisationId: clean.hostOrganisationId, ids: {} });
-    if (!decision.allow) throw invalid('Only an org admin of the host organisation can propose an arrangement.');
+    const resource = arrangementResource(proposal.next);
+    const target = { organisationId: clean.hostOrganisationId, ids: {} };
+    const refused = () => invalid('Only an org admin of the host organisation can propose an arrangement.');
+    const decision = await this.o.access.check(actor, 'arrangement.propose', resource, target);
+    if (!decision.allow) throw refused();
     const awaiting = await this.awaitingAcceptance(proposal);
-    const stored = await this.o.store.transaction(async (repos) => {
-      await repos.arrangements.insert(proposal.next, actor.userId);
-      return this.revise(repos, actor, proposal, decision, {}, awaiting);
+    // Decided again on the proposer as the transaction reads them: one switched off or no longer an org admin meanwhile proposes nothing.
+    const again: DecidedAgain = { action: 'arrangement.propose', resource, target, auditAs: 'arrangement.propose', missing: 'arrangement', refused };
+    const stored = await changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision: decided }) => {
+      await repos.arrangements.insert(proposal.next, acting.userId);
+      return this.revise(repos, acting, proposal, decided, {}, awaiting);
     });
     return this.standing(stored);
   }
 
   /** New terms, in draft only: they become the terms partners accept (termsRevision), and every acceptance is cleared. */
   async amend(actor: Actor, id: string, changes: Partial<Omit<ArrangementTerms, 'hostOrganisationId'>>): Promise<StandingArrangement> {
-    const { arrangement: current, decision } = await this.authorize(actor, id, 'arrangement.amend');
+    const { arrangement: current } = await this.authorize(actor, id, 'arrangement.amend');
     const clean = await this.validTerms({ ...current, ...changes, hostOrganisationId: current.hostOrganisationId });
-    return this.commit(actor, current, lifecycle.amend(current, clean, this.o.clock.now()), decision);
+    return this.commit(actor, current, 'arrangement.amend', lifecycle.amend(current, clean, this.o.clock.now()));
   }
 
   /**
@@ -101,40 +109,48 @@ export class ArrangementsService {
     const partnerId = actor.kind === 'system' ? review.partnerOrganisationId : actor.organisationId;
     if (!partnerId) throw invalid('Name the partner organisation whose acceptance you are recording.', { field: 'partner' });
     const acceptance: Acceptance = { organisationId: partnerId, reviewedRevision: review.revision };
-    const { arrangement: current, decision } = await this.authorize(actor, id, 'arrangement.accept', acceptance);
-    return this.commit(actor, current, lifecycle.accept(current, partnerId, this.o.clock.now()), decision, {
+    const { arrangement: current } = await this.authorize(actor, id, 'arrangement.accept', acceptance);
+    return this.commit(actor, current, 'arrangement.accept', lifecycle.accept(current, partnerId, this.o.clock.now()), {
       partnerOrganisationId: partnerId, reviewedRevision: String(review.revision),
-    });
+    }, acceptance);
   }
 
   async suspend(actor: Actor, id: string): Promise<StandingArrangement> {
-    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.suspend');
-    return this.commit(actor, arrangement, lifecycle.suspend(arrangement, this.o.clock.now()), decision);
+    const { arrangement } = await this.authorize(actor, id, 'arrangement.suspend');
+    return this.commit(actor, arrangement, 'arrangement.suspend', lifecycle.suspend(arrangement, this.o.clock.now()));
   }
 
   async end(actor: Actor, id: string): Promise<StandingArrangement> {
-    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.end');
-    return this.commit(actor, arrangement, lifecycle.end(arrangement, this.o.clock.now()), decision);
+    const { arrangement } = await this.authorize(actor, id, 'arrangement.end');
+    return this.commit(actor, arrangement, 'arrangement.end', lifecycle.end(arrangement, this.o.clock.now()));
   }
 
   /** Back to draft with every acceptance cleared: reopening access needs the partners' word again. */
   async resume(actor: Actor, id: string): Promise<StandingArrangement> {
-    const { arrangement, decision } = await this.authorize(actor, id, 'arrangement.resume');
-    return this.commit(actor, arrangement, lifecycle.resume(arrangement, this.o.clock.now()), decision);
+    const { arrangement } = await this.authorize(actor, id, 'arrangement.resume');
+    return this.commit(actor, arrangement, 'arrangement.resume', lifecycle.resume(arrangement, this.o.clock.now()));
   }
 
   /**
    * Stores the change (row and parties) in place of `current`, and records the stored result as the new
    * revision, in one transaction: the revision is what the policy will read, never a wish beside it.
-   * Refused if anyone changed the arrangement since `current` was read and decided on.
+   * Refused if anyone changed the arrangement since `current` was read and decided on. The step (`action`, with
+   * the partner's `acceptance`) is decided again in that transaction on the actor as it reads them
+   * (changeDecidedWithin), on `current`, which the save then finds unchanged: an org admin switched off, signed
+   * out, whose token was revoked or whose role was taken away since `authorize` is refused as it would have
+   * been there (audited in the transaction), and nothing is written.
    */
-  private async commit(actor: Actor, current: Arrangement, change: lifecycle.Change, decision: Decision, extraIds: Record<string, string> = {}): Promise<StandingArrangement> {
+  private async commit(actor: Actor, current: Arrangement, action: ArrangementAction, change: lifecycle.Change, extraIds: Record<string, string> = {}, acceptance?: Acceptance): Promise<StandingArrangement> {
     const awaiting = await this.awaitingAcceptance(change);
-    const stored = await this.o.store.transaction(async (repos) => {
-      if (!(await repos.arrangements.save(change.next, current.revision, actor.userId))) {
+    const again: DecidedAgain = {
+      action, resource: arrangementResource(current), target: this.stepTarget(current, acceptance), auditAs: action, missing: 'arrangement',
+      refused: (decision) => refusal(action, decision, current, acceptance), ...(acceptance ? { acceptance } : {}),
+    };
+    const stored = await changeDecidedWithin(this.o, actor, [again], async (repos, { actor: acting, decision }) => {
+      if (!(await repos.arrangements.save(change.next, current.revision, acting.userId))) {
         throw conflict('This arrangement was changed by someone else at the same moment. Reload it, review it and try again.');
       }
-      return this.revise(repos, actor, change, decision, extraIds, awaiting);
+      return this.revise(repos, acting, change, decision, extraIds, awaiting);
     });
     return this.standing(stored);
   }
@@ -250,22 +266,20 @@ export class ArrangementsService {
   private async authorize(actor: Actor, id: string, action: ArrangementAction, acceptance?: Acceptance): Promise<{ arrangement: Arrangement; decision: Decision }> {
     const arrangement = await this.o.store.repos.arrangements.byId(id);
     if (!arrangement) throw notFound('arrangement');
-    const ids: Record<string, string> = { arrangementId: id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
-    const decision = await this.o.access.check(actor, action, arrangementResource(arrangement), { organisationId: arrangement.hostOrganisationId, ids }, acceptance ? { acceptance } : {});
+    const decision = await this.o.access.check(actor, action, arrangementResource(arrangement), this.stepTarget(arrangement, acceptance), acceptance ? { acceptance } : {});
     if (decision.allow) {
       // decide() lets an administrator at the command line take any step; the lifecycle still binds them.
       const step = lifecycle.stepOf(action);
       if (step && !lifecycle.stepAllowedFrom(step, arrangement.status)) throw invalid(refusalMessage(action, lifecycle.LIFECYCLE[step].refused));
       return { arrangement, decision };
     }
-    if (decision.reason === 'not_a_party') throw notFound('arrangement');
-    if (decision.reason === 'terms_changed') {
-      throw new DomainError('CONFLICT', `The terms of this arrangement changed since you reviewed them (you reviewed revision ${acceptance!.reviewedRevision}; it is now revision ${arrangement.revision}). Review the new terms and accept again.`, { details: { reviewedRevision: acceptance!.reviewedRevision, termsRevision: arrangement.termsRevision, revision: arrangement.revision } });
-    }
-    if (decision.reason === 'no_such_revision') {
-      throw invalid(`This arrangement has no revision ${acceptance!.reviewedRevision} yet (it is at revision ${arrangement.revision}). Review the current terms and accept those.`, { field: 'revision' });
-    }
-    throw invalid(refusalMessage(action, decision.reason));
+    throw refusal(action, decision, arrangement, acceptance);
+  }
+
+  /** What a step's decision names: the arrangement, and for an acceptance the revision reviewed and the terms' revision. */
+  private stepTarget(arrangement: Arrangement, acceptance?: Acceptance): { organisationId: string; ids: Record<string, string> } {
+    const ids: Record<string, string> = { arrangementId: arrangement.id, ...(acceptance ? { reviewedRevision: String(acceptance.reviewedRevision), termsRevision: String(arrangement.termsRevision) } : {}) };
+    return { organisationId: arrangement.hostOrganisationId, ids };
   }
 
   /**
@@ -327,6 +341,18 @@ function normaliseDate(value: string, what: string, problems: string[]): string 
     return '';
   }
   return instant;
+}
+
+/** How a refused step on `arrangement` is told: not there to a non-party, a stale or unknown revision to its acceptor, else why. */
+function refusal(action: ArrangementAction, decision: Decision, arrangement: Arrangement, acceptance?: Acceptance): DomainError {
+  if (decision.reason === 'not_a_party') return notFound('arrangement');
+  if (decision.reason === 'terms_changed') {
+    return new DomainError('CONFLICT', `The terms of this arrangement changed since you reviewed them (you reviewed revision ${acceptance!.reviewedRevision}; it is now revision ${arrangement.revision}). Review the new terms and accept again.`, { details: { reviewedRevision: acceptance!.reviewedRevision, termsRevision: arrangement.termsRevision, revision: arrangement.revision } });
+  }
+  if (decision.reason === 'no_such_revision') {
+    return invalid(`This arrangement has no revision ${acceptance!.reviewedRevision} yet (it is at revision ${arrangement.revision}). Review the current terms and accept those.`, { field: 'revision' });
+  }
+  return invalid(refusalMessage(action, decision.reason));
 }
 
 function refusalMessage(action: ArrangementAction, reason: string): string {

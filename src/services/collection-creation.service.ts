@@ -78,7 +78,10 @@ export class CollectionCreationService {
 
   private async commit(actor: Actor, prepared: PreparedCollection, filing?: StagedNewFiling): Promise<Collection> {
     const now = this.o.clock.now();
-    const write = (repos: Repos) => prepared.write(repos, now);
+    const write = async (repos: Repos) => {
+      await this.o.access.holdActing(repos, actor);
+      await prepared.write(repos, now);
+    };
     // Filed: the filing opens the transaction, decides itself again there, and writes after the collection is inserted.
     const written = filing ? filing.within(prepared.collection, now, write) : this.o.store.transaction(write);
     await written.catch(async (error: unknown) => {

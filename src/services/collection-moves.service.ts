@@ -83,6 +83,7 @@ export class CollectionMovesService {
     const now = this.o.clock.now();
     const moved: Collection = { ...collection, name, ...placement };
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // Everything in it decided again under its row locks: a hold placed on it, above it or on anything inside
       // it since requireManageAll refuses the move here (audited once this rolls back), not only the next one.
       // Its name too: one left as it was is claimed by nobody below, so it must still be its own. Read again once

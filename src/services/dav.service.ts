@@ -176,6 +176,7 @@ export class DavService {
     const now = this.o.clock.now();
     let decided = decision;
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // The write decided again on the resource as this transaction reads it: an arrangement suspended or ended
       // since the decision above refuses here (404, audited once this rolls back), and no property is written.
       if (target.kind === 'document') {
@@ -284,7 +285,10 @@ export class DavService {
   async removeCollection(actor: Actor, handed: Collection): Promise<void> {
     const removal = await this.o.removals.prepareRemoval(actor, { kind: 'collection', id: handed.id });
     const now = this.o.clock.now();
-    await this.o.store.transaction((repos) => removal.bin(repos, now)).catch(async (error: unknown) => {
+    await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
+      await removal.bin(repos, now);
+    }).catch(async (error: unknown) => {
       // Refused when decided again in the transaction (a hold placed meanwhile): audited, and answered like any other refusal.
       throw await this.o.access.afterRollback(actor, error);
     });

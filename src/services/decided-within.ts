@@ -1,4 +1,5 @@
-// A records change (a legal hold, a retention event, a disposal step, a subject access request's step) decided
+// A records change (a legal hold, a retention event, a disposal step, a subject access request's step), an
+// administrator's change and an arrangement's step (proposed, amended, accepted, suspended, ended, resumed) decided
 // before its transaction and decided again inside it, on the actor as the transaction reads them: one switched
 // off, signed out or whose token was revoked meanwhile (IdentityService.actorWithin), or whose role, team or
 // clearance no longer allows it (decide() asked again), is refused, audited in the transaction, which commits the
@@ -6,7 +7,7 @@
 // (AccessService.requireWithin) read the person there too, but hold their row shared, and audit a refusal after
 // the rollback instead.
 import type { Action } from '../domain/access/actions.js';
-import type { Decision, Resource } from '../domain/access/policy.js';
+import type { Acceptance, Decision, Resource } from '../domain/access/policy.js';
 import { type DomainError, notFound } from '../domain/errors.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import type { Actor } from '../domain/types.js';
@@ -17,7 +18,7 @@ import type { IdentityService } from './identity.service.js';
 /** What a change decided within needs: its store, the access service and the identity service's actorWithin. */
 export interface DecidedWithinParts {
   store: Store;
-  access: Pick<AccessService, 'checkAllWithin'>;
+  access: Pick<AccessService, 'checkAllWithin' | 'heldFirst'>;
   identity: Pick<IdentityService, 'actorWithin'>;
 }
 
@@ -28,8 +29,13 @@ export interface DecidedAgain {
   target: AuditTarget;
   auditAs: string;
   missing: string;
-  /** What a refusal throws, where the first decision's refusal was not "not there" (e.g. a partner no arrangement lets be asked: 400). */
-  refused?: DomainError;
+  /**
+   * What a refusal throws, where the first decision's refusal was not "not there" (e.g. a partner no arrangement
+   * lets be asked: 400), or how it is told from the refusal's reason (an arrangement's step, as its first decision tells it).
+   */
+  refused?: DomainError | ((decision: Decision) => DomainError);
+  /** For `arrangement.accept`: whose consent, to which revision, as the first decision was asked. */
+  acceptance?: Acceptance;
 }
 
 /** The decisions a change rests on; the first is the one a person's own refusal is audited as. */
@@ -59,7 +65,11 @@ export async function changeDecidedWithin<T>(
   parts: DecidedWithinParts, actor: Actor, questions: Questions | ((repos: Repos) => Promise<Questions>), change: (repos: Repos, acting: ActingWithin) => Promise<T>,
 ): Promise<T> {
   const outcome = await parts.store.transaction(async (repos): Promise<{ refused: DomainError } | { done: T }> => {
-    if (actor.userId !== null) await repos.users.lock(actor.userId);
+    // The person first, then the rows, as every change decided again locks them (AccessService.holdActing).
+    if (actor.userId !== null) {
+      await repos.users.lock(actor.userId);
+      parts.access.heldFirst(repos, actor.userId);
+    }
     const asked = typeof questions === 'function' ? await questions(repos) : questions;
     const first = asked[0];
     const acting = await parts.identity.actorWithin(repos, actor, first.auditAs, first.target);
@@ -69,7 +79,7 @@ export async function changeDecidedWithin<T>(
     const refused = decisions.findIndex((d) => !d.allow);
     if (refused !== -1) {
       const q = asked[refused]!;
-      return { refused: q.refused ?? notFound(q.missing) };
+      return { refused: typeof q.refused === 'function' ? q.refused(decisions[refused]!) : q.refused ?? notFound(q.missing) };
     }
     return { done: await change(repos, { actor: acting.actor, decision: decisions[0]!, decisions }) };
   });

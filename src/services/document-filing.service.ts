@@ -132,6 +132,7 @@ export class DocumentFilingService {
     const now = this.o.clock.now();
     let decided = decision;
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // Decided again under the row lock: a hold placed since the decision above refuses the rename or move here.
       await repos.holds.lockForChanging({ documentIds: [documentId], collectionIds: [] });
       const current = await repos.documents.byId(documentId);
@@ -236,6 +237,7 @@ export class DocumentFilingService {
       const { copy, copyVersion, copyDecision } = this.records(actor, ingested, { source, documentId, versionId, name, placement, readNow, createNow, at });
       try {
         await ingested.slot.releaseWith(async (repos) => {
+          await this.o.access.holdActing(repos, actorNow);
           // What was decided on must still hold: the source not deleted meanwhile, and, for a move, not put under a
           // hold since its deletion was decided again above (decided once more here, under its row lock).
           if (move) await repos.holds.lockForChanging({ documentIds: [source.id], collectionIds: [] });

@@ -153,6 +153,7 @@ export class DocumentsService {
         const decided = (await this.o.access.requireCreatableIn(actorNow, 'document.create', collection.id, () => ({ classification }))).decision;
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
+          await this.o.access.holdActing(repos, actorNow);
           const collectionNow = await requireSamePlace(repos, document);
           // Decided again on the collection as the transaction reads it, before the name is claimed, as a folder
           // create is: an arrangement suspended or ended since the decision above refuses here (404, audited once
@@ -213,6 +214,7 @@ export class DocumentsService {
         const decided = await this.o.access.require(actorNow, 'document.version', documentResource(fresh), target(fresh));
         // The admission slot is given back in this same commit.
         await ingested.slot.releaseWith(async (repos) => {
+          await this.o.access.holdActing(repos, actorNow);
           await repos.holds.lockForChanging({ documentIds: [documentId], collectionIds: [] });
           const current = await repos.documents.byId(documentId);
           // What was decided on must still hold at the commit: a version never lands in the bin or a disposed record.
@@ -352,6 +354,7 @@ export class DocumentsService {
     const now = this.o.clock.now();
     const deletedAt = deleted ? now.toISOString() : null;
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // Decided again under the row locks, with the holds as they are now: a hold placed since the decision above
       // refuses the delete (not only the purge after it), and the refusal is audited once this rolls back.
       await repos.holds.lockForChanging({ documentIds: [document.id], collectionIds: [] });
@@ -388,6 +391,7 @@ export class DocumentsService {
     const now = this.o.clock.now();
     const classified = { organisationId: document.organisationId, ids: { documentId, classification } };
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // Decided again under the row lock: a hold placed since the decision above refuses the reclassification.
       await repos.holds.lockForChanging({ documentIds: [documentId], collectionIds: [] });
       const current = await repos.documents.byId(documentId);

@@ -99,6 +99,7 @@ export class FolderCopyService {
       folders[0] = await this.o.collectionCreation.prepareCreate(actorNow, input.top, { ...options, id: top.collection.id });
       const now = this.o.clock.now();
       await this.o.store.transaction(async (repos) => {
+        await this.o.access.holdActing(repos, actorNow);
         for (const folder of folders) await folder.write(repos, now);
         for (const copy of staged) await copy.write(repos, now);
         // Dead properties go with what is copied (RFC 4918 §9.8.2), allowed by the decisions that create it.

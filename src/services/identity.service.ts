@@ -10,6 +10,7 @@ import type { Actor, Channel, CredentialRef, User } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { auditEvent } from './audit-events.js';
 import { mfaNotSetUp, type During, type PersonStanding } from './person-standing.js';
+import { scimUnauthenticated } from './scim-unauthenticated.js';
 import { unsealedSecrets, type SealAlarm } from './sign-in-seal-alarm.js';
 
 export interface RequestInfo {
@@ -71,9 +72,17 @@ export class IdentityService {
    * its owner ended (by changing their password) meanwhile is refused, not made after the change. Their roles,
    * organisation and clearance are as they are now, so decide() asked again judges the change on them. A
    * refusal is audited in the transaction and handed back, so the caller commits it and throws it. Actors
-   * that are not a person are returned as they are.
+   * that are not a person are returned as they are, but a directory only while the SCIM token it acts through
+   * is still its organisation's and not revoked (its row held until the commit, so a revocation committed later
+   * waits): one revoked meanwhile is refused as a revoked token is at authentication (401, `credential_revoked`).
    */
   async actorWithin(repos: Repos, actor: Actor, action: string, target: { organisationId: string | null; ids: Record<string, string> }): Promise<{ actor: Actor } | { refused: DomainError }> {
+    if (actor.kind === 'directory' && 'scimTokenId' in actor && typeof actor.scimTokenId === 'string') {
+      const token = await repos.scim.tokenHeld(actor.scimTokenId);
+      if (token && token.revokedAt === null && token.organisationId === actor.organisationId) return { actor };
+      await repos.audit.insert([auditEvent(actor, action, target, { allow: false, reason: 'credential_revoked', via: null }, this.o.clock.now())]);
+      return { refused: scimUnauthenticated() };
+    }
     if (actor.kind !== 'user' || actor.userId === null) return { actor };
     const now = await this.o.standing.now(repos, actor);
     if ('actor' in now) return now;

@@ -117,6 +117,7 @@ export class LocksService {
     };
     let decided = decision;
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // The write decided again on the resource as this transaction reads it: an arrangement suspended or ended
       // since the decision above stores no lock (404, audited once this rolls back) and records no `dav.lock`.
       [decided] = await this.o.access.requireWithin(repos, actor, [await this.writeQuestionWithin(repos, target)]) as [Decision];

@@ -120,6 +120,7 @@ export class QuarantineService {
     if (why.length < 10) throw invalid('Explain in at least 10 characters why this file is safe to release.', { field: 'reason' });
     const now = this.o.clock.now();
     await this.o.store.transaction(async (repos) => {
+      await this.o.access.holdActing(repos, actor);
       // Decided again under the row lock a change takes, on the version as it is now: one released or destroyed
       // meanwhile is not released again, and a hold placed since the decision above refuses the release (which
       // would change the held document's content), audited and told once this rolls back.
@@ -160,6 +161,7 @@ export class QuarantineService {
     const now = this.o.clock.now();
     const at = now.toISOString();
     const outcome = await this.o.store.transaction(async (repos): Promise<DestroyOutcome> => {
+      await this.o.access.holdActing(repos, actor);
       // The document and its versions as they are now, under the lock a destruction takes (a version committed,
       // released or destroyed meanwhile is seen here, not what was read before).
       await repos.holds.lockForDestroying(document.id);

@@ -10,9 +10,11 @@ import { ScimRequestError, type ScimGroupChange } from '../domain/identity/scim-
 import type { ScimGroup } from '../domain/identity/scim-repositories.js';
 import type { ScimGroupInput } from '../domain/identity/scim-resources.js';
 import type { Clock } from '../domain/ports.js';
-import type { Store } from '../domain/repositories.js';
+import type { Repos, Store } from '../domain/repositories.js';
 import type { AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { changeDecidedWithin, organisationAction } from './decided-within.js';
+import type { IdentityService } from './identity.service.js';
 import { recomputeAccess } from './scim-access.js';
 import type { DirectoryActor } from './scim-tokens.service.js';
 import type { PageRequest, ScimPage } from './scim-users.service.js';
@@ -26,7 +28,11 @@ export interface ScimGroupView {
 const MAX_DISPLAY_NAME = 256;
 
 export class ScimGroupsService {
-  constructor(private readonly o: { store: Store; clock: Clock; access: AccessService }) {}
+  constructor(private readonly o: {
+    store: Store; clock: Clock; access: AccessService;
+    /** Reads the directory's token again inside the transaction that writes a change (changeDecidedWithin). */
+    identity: Pick<IdentityService, 'actorWithin'>;
+  }) {}
 
   private get repos() {
     return this.o.store.repos;
@@ -34,6 +40,16 @@ export class ScimGroupsService {
 
   private allow(actor: DirectoryActor, ids: Record<string, string> = {}, organisationId = actor.organisationId): Promise<Decision> {
     return this.o.access.requireOrganisation(actor, 'organisation.manage-users', organisationId, { ...ids, scimTokenId: actor.scimTokenId }, { missing: 'Group' });
+  }
+
+  /**
+   * Runs a change in a transaction that decides it again first (changeDecidedWithin): the directory's token read
+   * there, its row held, so one revoked since the first decision is refused (401, audited as `auditAs`) and
+   * nothing is written; `organisation.manage-users` asked again of decide(). The change writes with that decision.
+   */
+  private changeWithin(actor: DirectoryActor, auditAs: string, ids: Record<string, string>, organisationId: string, change: (repos: Repos, decision: Decision) => Promise<void>): Promise<void> {
+    const again = organisationAction('organisation.manage-users', organisationId, { ...ids, scimTokenId: actor.scimTokenId }, auditAs, 'Group');
+    return changeDecidedWithin(this.o, actor, [again], (repos, { decision }) => change(repos, decision));
   }
 
   async list(actor: DirectoryActor, filter: ScimFilter | null, page: PageRequest, withMembers: boolean): Promise<ScimPage<ScimGroupView>> {
@@ -50,14 +66,14 @@ export class ScimGroupsService {
   }
 
   async create(actor: DirectoryActor, input: ScimGroupInput): Promise<ScimGroupView> {
-    const decision = await this.allow(actor);
+    await this.allow(actor);
     // Display names need not be unique: a directory may hold two groups of one name (Entra does), and both
     // then match the same mapping entry. Groups are told apart by id and externalId.
     const displayName = this.displayName(input.displayName);
     const members = await this.ownPeople(actor, input.members);
     const now = this.o.clock.now();
     const group: ScimGroup = { id: randomUUID(), organisationId: actor.organisationId, displayName, externalId: input.externalId, createdAt: now.toISOString(), updatedAt: now.toISOString() };
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, 'scim-group.create', {}, actor.organisationId, async (repos, decision) => {
       await repos.scim.insertGroup(group);
       await repos.scim.addMembers(group.id, members);
       await repos.audit.insert([this.event(actor, 'scim-group.create', group, decision, now, { members: String(members.length) })]);
@@ -72,7 +88,7 @@ export class ScimGroupsService {
   }
 
   async patch(actor: DirectoryActor, id: string, change: ScimGroupChange): Promise<ScimGroupView> {
-    const { group, decision } = await this.owned(actor, id);
+    const { group } = await this.owned(actor, id);
     const displayName = change.displayName === undefined ? group.displayName : this.displayName(change.displayName);
     const current = await this.repos.scim.members(id);
     const target = change.replaceMembers === undefined ? null : await this.ownPeople(actor, change.replaceMembers);
@@ -87,7 +103,7 @@ export class ScimGroupsService {
     const renamed = displayName !== group.displayName || (change.externalId !== undefined && change.externalId !== group.externalId);
     const now = this.o.clock.now();
     const updated: ScimGroup = { ...group, displayName, externalId: change.externalId === undefined ? group.externalId : change.externalId, updatedAt: now.toISOString() };
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, renamed ? 'scim-group.update' : 'scim-group.members', { scimGroupId: id }, group.organisationId, async (repos, decision) => {
       if (renamed) {
         await repos.scim.updateGroup(updated);
         await repos.audit.insert([this.event(actor, 'scim-group.update', updated, decision, now)]);
@@ -104,10 +120,10 @@ export class ScimGroupsService {
   }
 
   async remove(actor: DirectoryActor, id: string): Promise<void> {
-    const { group, decision } = await this.owned(actor, id);
+    const { group } = await this.owned(actor, id);
     const members = await this.repos.scim.members(id);
     const now = this.o.clock.now();
-    await this.o.store.transaction(async (repos) => {
+    await this.changeWithin(actor, 'scim-group.remove', { scimGroupId: id }, group.organisationId, async (repos, decision) => {
       await repos.scim.removeGroup(id);
       await repos.audit.insert([this.event(actor, 'scim-group.remove', group, decision, now)]);
       await recomputeAccess(repos, this.o.access, actor, decision, members, now);

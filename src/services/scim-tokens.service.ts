@@ -11,6 +11,7 @@ import type { AccessService } from './access.service.js';
 import { scimTokenBinding } from '../domain/audit/identity-record.js';
 import { auditEvent } from './audit-events.js';
 import { hashSecret, systemActor, type IdentityService, type RequestInfo } from './identity.service.js';
+import { scimUnauthenticated } from './scim-unauthenticated.js';
 import { unsealedScimToken, type SealAlarm } from './sign-in-seal-alarm.js';
 
 /** An organisation's directory, acting through one SCIM token (recorded in every event it causes). */
@@ -24,7 +25,7 @@ export const SCIM_TOKEN_PREFIX = 'srscim_';
 /** last_used_at is written at most this often per token, so a busy sync does not write on every request. */
 const TOUCH_EVERY_MS = 60_000;
 
-export const scimUnauthenticated = (): DomainError => new DomainError('UNAUTHENTICATED', 'A valid SCIM bearer token is required: create one on the organisation\'s "SCIM provisioning" page, and send it as "Authorization: Bearer <token>".');
+export { scimUnauthenticated };
 
 export class ScimTokensService {
   constructor(private readonly o: {

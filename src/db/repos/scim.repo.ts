@@ -45,6 +45,13 @@ export class ScimRepo implements ScimRepository {
     return row && toToken(row);
   }
 
+  async tokenHeld(id: string): Promise<ScimToken | undefined> {
+    // An update that sets nothing new, as users.lock: PostgreSQL keeps the row locked to the transaction, so a
+    // revocation committed later waits for it.
+    await this.db.updateTable('scim_tokens').set((eb) => ({ name: eb.ref('name') })).where('id', '=', id).execute();
+    return this.token(id);
+  }
+
   async tokens(organisationId: string): Promise<ScimToken[]> {
     const rows = await this.db.selectFrom('scim_tokens').select(TOKEN_COLUMNS).where('organisation_id', '=', organisationId).orderBy('created_at').orderBy('id').execute();
     return rows.map(toToken);

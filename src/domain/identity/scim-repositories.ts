@@ -48,6 +48,8 @@ export interface ScimRepository {
   /** Seals a token's row as it is: only for the upgrade to sign-in seals (services/sign-in-seal-upgrade.ts). */
   sealTokenAsFound(id: string): Promise<void>;
   token(id: string): Promise<ScimToken | undefined>;
+  /** `token`, inside the caller's transaction, with its row held against a revocation until the commit (SQLite has one writer). */
+  tokenHeld(id: string): Promise<ScimToken | undefined>;
   tokens(organisationId: string): Promise<ScimToken[]>;
   /** Every organisation's tokens not revoked, with their secret hashes: for `audit verify`. */
   usableTokens(): Promise<(ScimToken & { secretHash: string })[]>;
