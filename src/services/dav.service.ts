@@ -9,6 +9,7 @@ import type { Actor, Collection, Document, Organisation } from '../domain/types.
 import type { Store } from '../domain/repositories.js';
 import { collectionResource, documentResource, type AccessService } from './access.service.js';
 import { auditEvent, type AuditTarget } from './audit-events.js';
+import { requireContentMatches } from './content-match.js';
 import type { NewCollection } from './collection-creation.service.js';
 import type { CollectionMovesService } from './collection-moves.service.js';
 import type { CollectionsService } from './collections.service.js';
@@ -167,11 +168,15 @@ export class DavService {
 
   /**
    * PROPPATCH: all changes or none, after the same decision as writing to the resource. A result
-   * beyond the per-resource caps is refused whole (TOO_LARGE with `details.deadProperties`).
+   * beyond the per-resource caps is refused whole (TOO_LARGE with `details.deadProperties`). `ifMatch`: the
+   * content a document's conditions were judged on, held on arrival and again under its row lock in the
+   * transaction, so a version someone else saved meanwhile does not have its properties changed unseen (412).
    */
-  async patchProperties(actor: Actor, handed: DavTarget, changes: PropertyChange[]): Promise<void> {
+  async patchProperties(actor: Actor, handed: DavTarget, changes: PropertyChange[], options: { ifMatch?: readonly string[] } = {}): Promise<void> {
+    const { ifMatch } = options;
     const target = await this.o.locks.current(handed);
     const { id, organisationId, decision } = await this.requireWrite(actor, target);
+    if (target.kind === 'document') requireContentMatches(ifMatch, target.document.sha256);
     await this.o.locks.enforce(actor, [{ kind: 'content', target }]);
     const now = this.o.clock.now();
     let decided = decision;
@@ -180,9 +185,12 @@ export class DavService {
       // The write decided again on the resource as this transaction reads it: an arrangement suspended or ended
       // since the decision above refuses here (404, audited once this rolls back), and no property is written.
       if (target.kind === 'document') {
+        // Under the row lock when judged on the content, so no version can be saved between the check and the commit.
+        if (ifMatch) await repos.holds.lockForChanging({ documentIds: [id], collectionIds: [] });
         const current = await repos.documents.byId(id);
         if (!current) throw notFound('document');
         [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.version', resource: documentResource(current), target: { organisationId: current.organisationId, ids: { documentId: id } } }]) as [Decision];
+        requireContentMatches(ifMatch, current.sha256);
       } else {
         const current = await repos.collections.byId(id);
         if (!current || current.deletedAt) throw notFound('collection');

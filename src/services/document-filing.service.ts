@@ -13,6 +13,7 @@ import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
 import type { InTheWay, Removal, RemovalsService } from './removals.service.js';
 import { auditEvent } from './audit-events.js';
+import { requireContentMatches } from './content-match.js';
 import { requireSamePlace, statusOf, target, versionRef, type DocumentIngestion, type Inspected } from './document-ingestion.js';
 import { claimFolderName, documentInTheWay, giveClaimedName, nameHeld, takenWithin, tellNameTaken } from './name-claims.js';
 import type { IdentityService } from './identity.service.js';
@@ -57,6 +58,12 @@ export interface MoveInput {
    * the move's transaction, inside its due-date comparison, so a move refused leaves the series as it was too.
    */
   refile?: StagedRefiling;
+  /**
+   * The content the client's copy may be (an If-Match list, or what a WebDAV request's conditions were judged on):
+   * held on arrival and again under the row lock in the move's transaction, so a version someone else saved
+   * meanwhile is not moved or renamed unseen (412, nothing done).
+   */
+  ifMatch?: readonly string[];
 }
 
 export interface CopyInput {
@@ -64,6 +71,8 @@ export interface CopyInput {
   name?: string;
   /** As MoveInput's: binned in the copy's own transaction. */
   replace?: InTheWay;
+  /** As MoveInput's: the source held to that content on arrival and under its row lock when the copy commits (412 otherwise). */
+  ifMatch?: readonly string[];
 }
 
 /** A document copy a folder copy carries: its bytes stored and every decision made, nothing else written yet. */
@@ -93,6 +102,7 @@ export class DocumentFilingService {
     const document = await this.repos.documents.byId(documentId);
     if (!document) throw notFound('document');
     const decision = await this.o.access.require(actor, 'document.rename', documentResource(document), target(document));
+    requireContentMatches(change.ifMatch, document.sha256);
     const name = change.name === undefined ? document.name : validateName(change.name);
     const moving = change.collectionId !== undefined && change.collectionId !== document.collectionId;
     const destination = await this.repos.collections.byId(moving ? change.collectionId! : document.collectionId);
@@ -100,7 +110,9 @@ export class DocumentFilingService {
     if (destination.organisationId !== document.organisationId) {
       // A record series is of the organisation's file plan: the copy there is filed by its new place.
       if (change.refile) throw invalid('A document moved to another organisation is filed by its new place there: move it without a series.', { field: 'series' });
-      return this.copy(actor, documentId, { collectionId: destination.id, name, ...(change.replace ? { replace: change.replace } : {}) }, { move: true });
+      return this.copy(actor, documentId, {
+        collectionId: destination.id, name, ...(change.replace ? { replace: change.replace } : {}), ...(change.ifMatch ? { ifMatch: change.ifMatch } : {}),
+      }, { move: true });
     }
     const placement = placeDocument(document, destination);
     if (moving) {
@@ -138,6 +150,7 @@ export class DocumentFilingService {
       const current = await repos.documents.byId(documentId);
       if (!current || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict('The document was moved or renamed at the same moment; try again.');
       [decided] = await this.o.access.requireWithin(repos, actor, [{ action: 'document.rename', resource: documentResource(current), target: target(document) }]) as [Decision];
+      requireContentMatches(change.ifMatch, current.sha256);
       for (const token of endedLocks) await repos.locks.delete(token);
       const destinationNow = await requireSamePlace(repos, placement);
       // Adding it to the destination decided again too, on the folder as this reads it: an arrangement opening the
@@ -185,6 +198,7 @@ export class DocumentFilingService {
     if (!source) throw notFound('document');
     const move = options.move === true;
     const version = await this.copyable(actor, source);
+    requireContentMatches(input.ifMatch, source.sha256);
     const destination = await this.repos.collections.byId(input.collectionId);
     if (!destination || destination.deletedAt) throw notFound('collection');
     const name = validateName(input.name ?? source.name);
@@ -238,11 +252,13 @@ export class DocumentFilingService {
       try {
         await ingested.slot.releaseWith(async (repos) => {
           await this.o.access.holdActing(repos, actorNow);
-          // What was decided on must still hold: the source not deleted meanwhile, and, for a move, not put under a
-          // hold since its deletion was decided again above (decided once more here, under its row lock).
-          if (move) await repos.holds.lockForChanging({ documentIds: [source.id], collectionIds: [] });
+          // What was decided on must still hold: the source not deleted meanwhile, for a move not put under a hold since
+          // its deletion was decided again above (decided once more here, under its row lock), and, when the client named
+          // the content it read, no other version saved since (under the row lock too, so none can be saved until this commits).
+          if (move || input.ifMatch) await repos.holds.lockForChanging({ documentIds: [source.id], collectionIds: [] });
           const current = await repos.documents.byId(source.id);
           if (!current || current.deletedAt || current.status === 'disposed') throw notFound('document');
+          requireContentMatches(input.ifMatch, current.sha256);
           // Reading the source decided again on the rows as this transaction reads them: an arrangement suspended or
           // ended after the decisions above and before this commit (a partner's document copied home, the host's out
           // of a joint workspace) refuses here, 404 audited once this rolls back, and nothing of the copy is written.

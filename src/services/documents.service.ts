@@ -15,6 +15,7 @@ import type { AuditEvent } from '../domain/audit/event.js';
 import type { Actor, Classification, Document, Version } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { AccessService, collectionResource, documentResource } from './access.service.js';
+import { requireContentMatches } from './content-match.js';
 import { auditEvent } from './audit-events.js';
 import { DECIDED_AGAIN_EVERY_MS, decidedAgainWhileFlowing } from './decided-while-flowing.js';
 import { requireSamePlace, statusOf, target, type DocumentIngestion, type Inspected } from './document-ingestion.js';
@@ -449,10 +450,3 @@ function isRecordsManagement(event: AuditEvent): boolean {
 
 const restoreClashMessage = (name: string): string => `A document called "${name}" now exists in that collection; rename it first.`;
 const nameTakenMessage = (name: string): string => `A document called "${name}" already exists in this collection. Upload a new version of it instead.`;
-
-/** A new version's or a deletion's precondition: the document's content is still one the client named (none named: anything goes). */
-function requireContentMatches(ifMatch: readonly string[] | undefined, sha256: string): void {
-  if (ifMatch !== undefined && !ifMatch.includes(sha256)) {
-    throw new DomainError('PRECONDITION_FAILED', 'The document has changed since you last read it.');
-  }
-}

@@ -7,6 +7,7 @@ import type { Actor, Document } from '../domain/types.js';
 import type { Repos, Store } from '../domain/repositories.js';
 import { documentResource, type AccessService } from './access.service.js';
 import { auditEvent } from './audit-events.js';
+import { DESTINATION_CHANGED_SINCE_READ, requireContentMatches } from './content-match.js';
 import type { LocksService } from './locks.service.js';
 import type { SubtreeAccess } from './subtree-access.js';
 
@@ -14,6 +15,12 @@ import type { SubtreeAccess } from './subtree-access.js';
 export interface InTheWay {
   kind: 'document' | 'collection';
   id: string;
+  /**
+   * A document's content the client's conditions on the destination were judged on (a WebDAV If header tagged
+   * with it): held on arrival and again under its row lock as it is binned, so a version saved there meanwhile
+   * is not replaced unseen (412, nothing done).
+   */
+  ifMatch?: readonly string[];
 }
 
 /**
@@ -54,6 +61,7 @@ export class RemovalsService {
       const document = await repos.documents.byId(what.id);
       if (!document || document.deletedAt || (at && (document.organisationId !== at.organisationId || document.collectionId !== at.parentId || document.name !== at.name))) throw notFound('document');
       if (options.sparing?.id === document.id) throw conflict('The source and destination are the same.');
+      requireContentMatches(what.ifMatch, document.sha256, DESTINATION_CHANGED_SINCE_READ);
       await this.o.access.require(actor, 'document.delete', documentResource(document), { organisationId: document.organisationId, ids: { documentId: document.id } });
       const collection = await repos.collections.byId(document.collectionId);
       await this.o.locks.enforce(actor, [{ kind: 'content', target: { kind: 'document', document } }, ...(collection ? [{ kind: 'members' as const, collection }] : [])]);
@@ -66,6 +74,7 @@ export class RemovalsService {
           if (!current || current.deletedAt || current.collectionId !== document.collectionId || current.name !== document.name) throw conflict(CHANGED);
           // Decided again under the row lock: a hold placed since the decision above refuses the binning (RefusedWithin).
           const [decided] = await this.o.access.requireWithin(tx, actor, [{ action: 'document.delete', resource: documentResource(current), target: { organisationId: document.organisationId, ids: { documentId: document.id } } }]);
+          requireContentMatches(what.ifMatch, current.sha256, DESTINATION_CHANGED_SINCE_READ);
           for (const token of endedLocks) await tx.locks.delete(token);
           await tx.documents.update(document.id, { deletedAt: now.toISOString() }, now.toISOString());
           await tx.audit.insert([auditEvent(actor, 'document.delete', { organisationId: document.organisationId, ids: { documentId: document.id, ...flag } }, decided!, now)]);

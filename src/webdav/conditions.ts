@@ -2,7 +2,7 @@
 // tagged or not) and If-Match / If-None-Match. Whether a write may pass the locks it runs into is not
 // decided here but by the services (LocksService), for every interface alike, from actor.lockTokens.
 import type { FastifyRequest } from 'fastify';
-import { etagMatches } from '../protocol/content-headers.js';
+import { etagMatches, ifMatchHashes } from '../protocol/content-headers.js';
 import type { ResourceLock } from '../services/locks.service.js';
 import type { DavContext } from './context.js';
 import { davTarget } from './context.js';
@@ -32,11 +32,22 @@ export function presentedLockTokens(request: FastifyRequest): string[] {
   return [...submittedTokens(ifLists(request, true))];
 }
 
-/** Evaluates the If header for the request resource before a write: 400 when malformed, 412 when false. */
-export async function checkIf(cx: DavContext, target: Resolved): Promise<void> {
+/**
+ * The If header's lists that apply to `target` (RFC 4918 §10.4.3): untagged ones apply to the request's own resource
+ * only, tagged ones to the resource they name (a COPY or MOVE destination is named by a tag, never by an untagged list).
+ */
+function listsApplying(cx: DavContext, lists: IfList[], target: Resolved, own: boolean): IfList[] {
+  return lists.filter((l) => (l.resource === null ? own : tagPath(cx.request, l.resource) === target.path));
+}
+
+/**
+ * Evaluates the If header before a write for the request resource or, with `own` false, for another resource the
+ * method touches (a COPY or MOVE destination): 400 when malformed, 412 when false.
+ */
+export async function checkIf(cx: DavContext, target: Resolved, own = true): Promise<void> {
   const lists = ifLists(cx.request);
   if (lists.length === 0) return;
-  const applicable = lists.filter((l) => l.resource === null || tagPath(cx.request, l.resource) === target.path);
+  const applicable = listsApplying(cx, lists, target, own);
   if (applicable.length === 0) return;
   const locks = await locksApplying(cx, target);
   const etag = target.document ? davEtag(target.document.sha256) : null;
@@ -45,6 +56,21 @@ export async function checkIf(cx: DavContext, target: Resolved): Promise<void> {
     return c.not ? !value : value;
   }));
   if (!holds) throw new DavError(412, 'The conditions in the If header are not met.');
+}
+
+/**
+ * The `ifMatch` a service write to the document `target` is held to at its commit: its SHA-256 as it was read, when
+ * the request's conditions on it looked at the content (If-Match naming ETags, If-None-Match, an entity tag in an If
+ * list applying to it); else nothing to hold (no conditions, or `If-Match: *`, which asks only that it exists, RFC 9110). Those conditions were judged on arrival (the plugin, checkIf); the services judge them again
+ * in the write's transaction, under the row lock, so a version saved meanwhile is not replaced, binned, moved,
+ * copied or given properties unseen. `own` as checkIf's: If-Match and If-None-Match apply to the request's own resource only.
+ */
+export function heldToContent(cx: DavContext, target: Resolved, own = true): { ifMatch?: readonly string[] } {
+  if (!target.document) return {};
+  const { headers } = cx.request;
+  const judged = (own && (ifMatchHashes(headers['if-match']) !== undefined || Boolean(headers['if-none-match'])))
+    || listsApplying(cx, ifLists(cx.request, true), target, own).some((list) => list.conditions.some((c) => c.etag !== undefined));
+  return judged ? { ifMatch: [target.document.sha256] } : {};
 }
 
 /** Live locks applying to what the URL names (for an unmapped URL: those covering it from above). */

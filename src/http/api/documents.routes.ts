@@ -186,7 +186,9 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
       description: 'Its service area, arrangement binding and classification floor follow the destination collection (a classification is raised, never lowered), '
         + 'and the file-type policy is applied to the new name (422 when refused). A move to another organisation is a copy there and a deletion here, '
         + 'all or nothing; the answer is then the new document, with its new id. A series given with a rename or move is written in the same transaction: '
-        + `if either is refused, neither is done. ${NAME_TAKEN_409}`,
+        + `if either is refused, neither is done. ${NAME_TAKEN_409} `
+        + 'With If-Match (the ETag of a download: `"<sha256>"`, or a list of them), it is renamed or moved only if its current content is one of those, '
+        + 'both when the request arrives and when the move commits (412 otherwise, nothing done): a version someone else saved meanwhile is never moved unseen.',
       params: idParams,
       body: z.object({
         name: z.string().optional(), collectionId: z.string().optional(),
@@ -204,19 +206,27 @@ export const documentsRoutes = (vault: AppServices): FastifyPluginAsync => async
     }
     // A series with a rename or move is decided now and written in the move's transaction: all or nothing.
     const refile = series !== undefined ? await vault.retention.stageDocumentSeries(actor, request.params.id, series) : undefined;
-    return presentDocument(await vault.filing.move(actor, request.params.id, { ...place, ...(confirmShorter === true ? { confirmShorter } : {}), ...(refile ? { refile } : {}) }));
+    const ifMatch = ifMatchHashes(request.headers['if-match']);
+    return presentDocument(await vault.filing.move(actor, request.params.id, {
+      ...place, ...(confirmShorter === true ? { confirmShorter } : {}), ...(refile ? { refile } : {}), ...(ifMatch ? { ifMatch } : {}),
+    }));
   });
 
   r.post('/documents/:id/copy', {
     schema: {
       tags: ['documents'], summary: 'Copy the current version into a collection (of any organisation you may add to)',
       description: 'Re-encrypted, scanned and checked against the destination’s file-type policy under the new name; nothing is stored if any step is refused. '
-        + `The copy records copiedFromDocumentId and, when read through an arrangement, copiedViaArrangementId; the audit event is written under both organisations. ${NAME_TAKEN_409}`,
+        + `The copy records copiedFromDocumentId and, when read through an arrangement, copiedViaArrangementId; the audit event is written under both organisations. ${NAME_TAKEN_409} `
+        + 'With If-Match (the ETag of a download: `"<sha256>"`, or a list of them), it is copied only if the current content is one of those, '
+        + 'both when the request arrives and when the copy commits (412 otherwise, nothing stored).',
       params: idParams, body: z.object({ collectionId: z.string(), name: z.string().optional() }),
     },
   }, async (request, reply) => {
     const actor = await bearerActor(vault.identity, request);
-    const copy = await vault.filing.copy(actor, request.params.id, { collectionId: request.body.collectionId, ...(request.body.name !== undefined ? { name: request.body.name } : {}) });
+    const ifMatch = ifMatchHashes(request.headers['if-match']);
+    const copy = await vault.filing.copy(actor, request.params.id, {
+      collectionId: request.body.collectionId, ...(request.body.name !== undefined ? { name: request.body.name } : {}), ...(ifMatch ? { ifMatch } : {}),
+    });
     return reply.status(201).send(presentDocument(copy));
   });
 

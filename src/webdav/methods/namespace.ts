@@ -2,7 +2,7 @@
 // A copied document is uploaded again at the destination (scanned and decided as a create there);
 // dead properties go with it. A folder is copied all or nothing (services/folder-copy.service.ts).
 import { DomainError } from '../../domain/errors.js';
-import { checkIf } from '../conditions.js';
+import { checkIf, heldToContent } from '../conditions.js';
 import { asForbidden, CHANGE, depthOf, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { lockPath, parseDestination, resolve, type Resolved } from '../resources.js';
@@ -35,15 +35,19 @@ export async function copyMove(cx: DavContext, source: Resolved, move: boolean) 
   if (source.kind === 'document' && !dest.parent) throw new DavError(409, 'Files go inside a collection, not directly in the organisation folder.');
 
   await checkIf(cx, source);
+  // The If header's lists naming the destination are judged on it as it is now (RFC 4918 §10.4.3), and what is
+  // replaced there (Overwrite: T) is held to the content they looked at until it is binned, as the source is to its own.
+  await checkIf(cx, dest, false);
 
   const name = destSegments[destSegments.length - 1]!;
   // What is in the way (Overwrite: T) is never removed here, ahead of the operation: the services bin it
   // in the copy's or move's own transaction, once everything that could refuse either was decided, so a
   // refused COPY or MOVE (a due date brought earlier, a hold, a lock, a scan under way) bins nothing.
-  const replace: InTheWay | undefined = dest.kind === 'document' ? { kind: 'document', id: dest.document!.id }
+  const replace: InTheWay | undefined = dest.kind === 'document' ? { kind: 'document', id: dest.document!.id, ...heldToContent(cx, dest, false) }
     : dest.kind === 'collection' ? { kind: 'collection', id: dest.collection!.id } : undefined;
   if (source.kind === 'document') {
-    const input = { collectionId: dest.parent!.id, name, ...(replace ? { replace } : {}) };
+    // Judged on the source's content (If-Match, If-None-Match, the If header): a version saved meanwhile is not moved or copied unseen.
+    const input = { collectionId: dest.parent!.id, name, ...(replace ? { replace } : {}), ...heldToContent(cx, source) };
     const result = await (move
       ? asForbidden(services.filing.move(actor, source.document!.id, input), CHANGE)
       : asForbidden(services.filing.copy(actor, source.document!.id, input))).catch((error: unknown) => {

@@ -8,9 +8,9 @@ import { NameTaken } from '../../services/name-claims.js';
 import type { PropertyChange } from '../../services/dav.service.js';
 import type { UploadResult } from '../../services/documents.service.js';
 import { uploadOutcome } from '../../services/upload-outcome.js';
-import { ifMatchHashes, partialContentRefusal } from '../../protocol/content-headers.js';
+import { partialContentRefusal } from '../../protocol/content-headers.js';
 import { hasBody, readBody, readXml } from '../body.js';
-import { checkIf, ifLists, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
+import { checkIf, heldToContent, refuseIfNoneMatch, requireIfMatch } from '../conditions.js';
 import { asForbidden, CHANGE, davTarget, infected, METHODS, type DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, PROTECTED, davEtag } from '../properties.js';
@@ -33,8 +33,7 @@ export async function put(cx: DavContext, target: Resolved) {
     await checkIf(cx, target);
     // Conditions judged on this content hold the new version to it at its commit too, so a version saved by
     // someone else while this body arrived is not silently replaced (412, as if it had been there before).
-    const ifMatch = judgedOnContent(cx) ? { ifMatch: [target.document!.sha256] } : {};
-    const result = await asForbidden(cx.services.documents.uploadVersion(actor, target.document!.id, { body: request.raw, ...size, ...ifMatch }), CHANGE);
+    const result = await asForbidden(cx.services.documents.uploadVersion(actor, target.document!.id, { body: request.raw, ...size, ...heldToContent(cx, target) }), CHANGE);
     return answerUpload(reply.status(204), result);
   }
   requireIfMatch(request, null);
@@ -47,17 +46,6 @@ export async function put(cx: DavContext, target: Resolved) {
     throw error instanceof CollectionNameTaken && error.visible && !error.inAnotherCase ? putToFolder() : error;
   });
   return answerUpload(reply.status(201).header('Location', href(target.segments, false)), result);
-}
-
-/**
- * Whether the request's preconditions looked at the content: If-Match naming ETags, If-None-Match, or an entity tag
- * in its If header. `If-Match: *` asks only that the document exists (RFC 9110), as on REST: a version saved meanwhile
- * does not refuse it.
- */
-function judgedOnContent(cx: DavContext): boolean {
-  const { headers } = cx.request;
-  return ifMatchHashes(headers['if-match']) !== undefined || Boolean(headers['if-none-match'])
-    || ifLists(cx.request, true).some((list) => list.conditions.some((c) => c.etag !== undefined));
 }
 
 /**
@@ -87,11 +75,10 @@ export async function del(cx: DavContext, target: Resolved) {
 
 /**
  * Soft-deletes a document, or a collection with everything in it (the services decide on all of it). A document's
- * deletion judged on its content (its ETag in If-Match, If-None-Match or the If header, checked on arrival by the
- * plugin and checkIf) is held to that content at its commit too, so a version saved meanwhile is not binned unseen.
+ * deletion judged on its content is held to that content at its commit too (heldToContent).
  */
 async function removeResource(cx: DavContext, target: Resolved): Promise<void> {
-  if (target.kind === 'document') await cx.services.documents.remove(cx.actor, target.document!.id, judgedOnContent(cx) ? { ifMatch: [target.document!.sha256] } : {});
+  if (target.kind === 'document') await cx.services.documents.remove(cx.actor, target.document!.id, heldToContent(cx, target));
   else if (target.kind === 'collection') await cx.services.dav.removeCollection(cx.actor, target.collection!);
 }
 
@@ -161,7 +148,8 @@ export async function proppatch(cx: DavContext, target: Resolved) {
     propstats = `${body('403 Forbidden', refused)}${rest.length ? body('424 Failed Dependency', rest) : ''}<D:responsedescription>Live properties cannot be changed.</D:responsedescription>`;
   } else {
     try {
-      await asForbidden(cx.services.dav.patchProperties(cx.actor, davTarget(target), changes), CHANGE);
+      // Judged on a document's content: held to it at the commit too, so a version saved meanwhile keeps its properties.
+      await asForbidden(cx.services.dav.patchProperties(cx.actor, davTarget(target), changes, heldToContent(cx, target)), CHANGE);
       propstats = body('200 OK', changes);
     } catch (error) {
       if (!(error instanceof DomainError && error.code === 'TOO_LARGE' && error.details?.deadProperties)) throw error;
