@@ -1,7 +1,9 @@
 // What the metrics scrape's replica gauges and the daily scrub's sample cost on a large vault: builds an
 // encrypted SQLite database with the real schema and N versions (1% not in the replica yet), with the
 // server's 2 MiB main-connection page cache, and times the repository's reads beside the statements they
-// replaced on 7 December (a join of every version to the ledger, and a sort of every version by random()).
+// replaced on 7 December (a join of every version to the ledger, and a sort of every version by random()),
+// and a council's own counts for its Storage page (8 December) beside the index SQLite took for them without
+// migration 202612281300 (every version of the organisation, versions_organisation_scan).
 // Usage: node --no-warnings --import tsx bench/replica-ledger-reads.ts [N]  (default 1,000,000; about 2 minutes)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -40,6 +42,9 @@ await onMigratedDatabase('srb-ledger-', async ({ file, key, build }) => {
   await time('lag, now (versions_awaiting_replica)', () => replicas.lag());
   await time('unrecoverable, before', () => sql`select count(*) as n from blob_replicas as r inner join versions as v on v.blob_id = r.blob_id where r.unrecoverable_at is not null and v.wrapped_key is not null`.execute(handle.db));
   await time('unrecoverable, now', () => replicas.unrecoverable());
+  await time('a council\'s lag, by versions_organisation_scan', () => sql`select count(*) as pending, min(created_at) as oldest from versions indexed by versions_organisation_scan where replicated_at is null and wrapped_key is not null and organisation_id = 'o1'`.execute(handle.db));
+  await time('a council\'s lag, now (its own waiting versions)', () => replicas.lag('o1'));
+  await time('a council\'s unrecoverable, now', () => replicas.unrecoverable('o1'));
   await time('scrub sample of 500, before (order by random())', () => sql`select * from versions where wrapped_key is not null order by random() limit 500`.execute(handle.db));
   await time('scrub sample of 500, now (by index)', () => replicas.liveVersions({ limit: 500, random: true }));
   await handle.close();

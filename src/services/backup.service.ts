@@ -105,7 +105,11 @@ export class BackupService {
     return createHmac('sha256', this.o.recordSealKey).update(RECORD_SEAL_DOMAIN).update(JSON.stringify([record.id, record.at, record.location])).digest('base64url');
   }
 
-  /** The Storage page's view, for an org admin or security admin (`storage.read`): when, not where. */
+  /**
+   * The Storage page's view, for an org admin or security admin (`storage.read`): when, not where. The one
+   * figure on the page that is the whole service's: there is one backup of the database for every council,
+   * and when it last ran says nothing of any council's documents or work.
+   */
   async lastFor(actor: Actor): Promise<{ at: string } | null> {
     if (actor.kind !== 'system') await this.o.access.requireOrganisation(actor, 'storage.read', actor.organisationId ?? '');
     const last = await this.last();

@@ -1,7 +1,8 @@
 // The offsite replica: every committed version's encrypted blob copied, under the same blob id, to a
 // second BlobStore (STRONGROOM_REPLICA), by the `replicate` job queued with the version; destroyed
 // versions' copies deleted there by the `replica-delete` job; and the replica's health (lag, blobs bad
-// on both sides) for /metrics and the admin page. Ciphertext only: keys never leave the primary.
+// on both sides) for /metrics (the vault's) and a council's Storage page (its own versions'). Ciphertext
+// only: keys never leave the primary.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/access/policy.js';
@@ -14,7 +15,7 @@ import { auditEvent } from './audit-events.js';
 import { versionRef } from './document-ingestion.js';
 import type { ScrubOptions, ScrubReport } from './scrub.service.js';
 
-/** The replica's health, cluster-wide and as counts only. */
+/** The replica's health as counts only: the whole vault's, or one organisation's versions'. */
 export interface ReplicaHealth {
   /** False when STRONGROOM_REPLICA=none: nothing is copied, and lag is not counted. */
   enabled: boolean;
@@ -25,6 +26,9 @@ export interface ReplicaHealth {
   /** Live versions whose both copies the scrub last found bad or missing. */
   unrecoverable: number;
 }
+
+/** What the Storage page is shown: the counts, and whose versions they are of. */
+export type ReplicaHealthView = ReplicaHealth & { of: 'organisation' | 'vault' };
 
 const SYSTEM_DECISION: Pick<Decision, 'allow' | 'reason' | 'via'> = { allow: true, reason: 'system', via: null };
 /** The scrub of a version whose primary copy failed on its way to the replica reads at this rate, as a download's repair does. */
@@ -126,18 +130,29 @@ export class ReplicationService {
     await this.o.store.repos.replicas.markDeleted(version.blobId, version.id, now.toISOString(), null);
   }
 
-  /** For /metrics (no actor: counts only, read from the database so every process reports the cluster's). */
-  async health(): Promise<ReplicaHealth> {
-    if (!this.enabled) return { enabled: false, pending: 0, oldestWaitingSeconds: 0, unrecoverable: await this.o.store.repos.replicas.unrecoverable() };
-    const [lag, unrecoverable] = await Promise.all([this.o.store.repos.replicas.lag(), this.o.store.repos.replicas.unrecoverable()]);
+  /**
+   * For /metrics (no actor: the whole vault's counts, read from the database so every process reports the
+   * cluster's), which only the operator's scraper is answered; or, given an organisation, of its versions only.
+   */
+  async health(organisationId?: string): Promise<ReplicaHealth> {
+    const replicas = this.o.store.repos.replicas;
+    if (!this.enabled) return { enabled: false, pending: 0, oldestWaitingSeconds: 0, unrecoverable: await replicas.unrecoverable(organisationId) };
+    const [lag, unrecoverable] = await Promise.all([replicas.lag(organisationId), replicas.unrecoverable(organisationId)]);
     const oldest = lag.oldestCommittedAt === null ? 0 : Math.max(0, Math.floor((this.o.clock.now().getTime() - Date.parse(lag.oldestCommittedAt)) / 1000));
     return { enabled: true, pending: lag.pending, oldestWaitingSeconds: oldest, unrecoverable };
   }
 
-  /** The admin page's view: the same counts, for an org admin or security admin (`storage.read`). */
-  async healthFor(actor: Actor): Promise<ReplicaHealth> {
-    if (actor.kind !== 'system') await this.o.access.requireOrganisation(actor, 'storage.read', actor.organisationId ?? '');
-    return this.health();
+  /**
+   * The Storage page's view: for an org admin or security admin (`storage.read`), the counts of their own
+   * organisation's versions; the whole vault's only to whom decide() lets read them (`storage.read-vault`: the
+   * operator). Until 8 December every council's admins were shown the whole vault's, so one council's admin
+   * watched the count rise by exactly another's uploads as they happened.
+   */
+  async healthFor(actor: Actor): Promise<ReplicaHealthView> {
+    const organisationId = actor.organisationId ?? '';
+    if (await this.o.access.may(actor, 'storage.read-vault', { kind: 'organisation', organisationId })) return { ...(await this.health()), of: 'vault' };
+    await this.o.access.requireOrganisation(actor, 'storage.read', organisationId);
+    return { ...(await this.health(organisationId)), of: 'organisation' };
   }
 }
 

@@ -1,8 +1,9 @@
 // Retention trigger events: a records manager records the date of the event that starts a series'
 // period (employment ended, contract ended…) for documents or a whole collection, clears one recorded
 // in error, and lists those that reach a collection or a document. Recording and clearing are the owning
-// organisation's file-plan actions, listing its records reading (asked of AccessService, refusals audited);
-// recording and clearing are refused (409, audited) when they bring any due date earlier unless confirmed.
+// organisation's file-plan actions, listing its records reading of what the reader may see (asked of
+// AccessService, refusals audited); recording and clearing are refused (409, audited) when they bring any
+// due date earlier unless confirmed.
 import { randomUUID } from 'node:crypto';
 import type { Decision } from '../domain/access/policy.js';
 import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
@@ -135,20 +136,28 @@ export class RetentionEventsService {
    * The uncleared events that reach a collection or a document: its own and those recorded for the
    * collections above it, nearest first, each saying whether it is inherited and whether its date is
    * the one the due date counts from (`eventsReaching`). Reading them is the owning organisation's
-   * records reading (`records.read`: its records managers, auditors and DPOs): anyone else, another
-   * council's records manager or a partner's staff under any arrangement, is refused (audited) exactly
-   * as an unknown id is answered (404), as recording is.
+   * records reading (`records.read`: its records managers, auditors and DPOs), of a collection or document
+   * they may see (`collection.list`, `document.read`, as its retention facts and holds are read: their
+   * clearance at or above its classification, and for an auditor or DPO its service area one of their teams).
+   * Anyone else, another council's records manager, a partner's staff under any arrangement, or a records
+   * person cleared below it, is refused (audited) exactly as an unknown id is answered (404), as recording is.
+   * Until 8 December only `records.read` was asked, so a records manager or auditor cleared below a record
+   * who knew its id read its events (what happened to the person it is about, and when).
    */
   async listEvents(actor: Actor, of: { collectionId: string } | { documentId: string }): Promise<RetentionEventListing> {
     const repos = this.o.store.repos;
     if ('collectionId' in of) {
       const collection = await this.liveCollection(of.collectionId);
-      await this.o.access.requireOrganisation(actor, 'records.read', collection.organisationId, { collectionId: collection.id }, { missing: 'collection' });
+      const target = { organisationId: collection.organisationId, ids: { collectionId: collection.id } };
+      await this.o.access.requireOrganisation(actor, 'records.read', collection.organisationId, target.ids, { missing: 'collection' });
+      await this.o.access.require(actor, 'collection.list', collectionResource(collection), target);
       return this.withRecorders(actor, await eventsReaching(repos, { collection }));
     }
     const document = await repos.documents.byId(of.documentId);
     if (!document || document.status === 'disposed') throw notFound('document');
-    await this.o.access.requireOrganisation(actor, 'records.read', document.organisationId, { documentId: document.id }, { missing: 'document' });
+    const target = { organisationId: document.organisationId, ids: { documentId: document.id } };
+    await this.o.access.requireOrganisation(actor, 'records.read', document.organisationId, target.ids, { missing: 'document' });
+    await this.o.access.require(actor, 'document.read', documentResource(document), target);
     return this.withRecorders(actor, await eventsReaching(repos, { document }));
   }
 

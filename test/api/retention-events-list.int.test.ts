@@ -1,9 +1,10 @@
 // GET /api/v1/collections/{id}/retention-events and /documents/{id}/retention-events: the live trigger
 // events that reach a collection or a document, its own and those inherited from the collections above
 // it, nearest first, with the one the due date counts from marked. Only the owning organisation's records
-// people read them: another council's records manager, and a host's records manager whose team serves
-// the owner under an arrangement (in force or suspended), get exactly what an unknown id gets (404,
-// audited); a member without a records role gets the refusal recording gives them.
+// people read them, of what they may see: another council's records manager, and a host's records manager
+// whose team serves the owner under an arrangement (in force or suspended), get exactly what an unknown id
+// gets (404, audited); a member without a records role gets the refusal recording gives them; so does a
+// records manager or auditor cleared below the record or collection, and an auditor outside its team.
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +29,7 @@ describe.each(DIALECTS)('retention event listing on %s', (dialect) => {
   it('lists a document\'s own events and those of its collections, a collection\'s own and those above it, marking the one in force', async () => {
     const org = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
     const manager = await org.user({ roles: ['records_manager'] });
-    const auditor = await org.user({ roles: ['auditor'] });
+    const auditor = await org.user({ roles: ['auditor'], teams: ['hr'] });
     const staff = await org.user({ teams: ['hr'] });
     const top = org.collections.hr!;
     const folder = (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
@@ -60,7 +61,7 @@ describe.each(DIALECTS)('retention event listing on %s', (dialect) => {
       [topEvent, '2025-09-30', null, top, true, false],
     ] });
     expect(listed(await get(manager, `/collections/${top}/retention-events`))).toEqual({ series, events: [[topEvent, '2025-09-30', null, top, false, true]] });
-    // The organisation's auditors read its records management too (records.read).
+    // The organisation's auditors read its records management too (records.read), of the records they may read.
     expect(listed(await get(auditor, `/documents/${doc}/retention-events`)).events.map((e) => e[0])).toEqual([docEvent, folderEvent, topEvent]);
 
     // Cleared, the document's own event is gone from the list, and the folder's is the one in force (as the due date says).
@@ -70,6 +71,59 @@ describe.each(DIALECTS)('retention event listing on %s', (dialect) => {
       [topEvent, '2025-09-30', null, top, true, false],
     ]);
     expect((await t.vault.retention.retentionFacts([doc])).get(doc)).toMatchObject({ triggerDate: '2025-10-31' });
+  });
+
+  it('answers a records manager or auditor cleared below a record or a folder, and an auditor outside its team, exactly as an unknown id, audited', async () => {
+    const org = await createOrganisation(t.vault, { areas: { hr: 'OFFICIAL' } });
+    const manager = await org.user({ roles: ['records_manager'] });
+    const auditor = await org.user({ roles: ['auditor'], teams: ['hr'] });
+    const lowManager = await org.user({ roles: ['records_manager'], teams: ['hr'], clearance: 'OFFICIAL' });
+    const lowAuditor = await org.user({ roles: ['auditor'], teams: ['hr'], clearance: 'OFFICIAL' });
+    const payrollAuditor = await org.user({ roles: ['auditor'], teams: ['payroll'] });
+    const staff = await org.user({ teams: ['hr'] });
+    const top = org.collections.hr!;
+    const grievances = (await t.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Grievances', serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
+    await fileCollectionUnder(t.vault, org.id, top, { code: 'SENS-HR', trigger: 'employment_end', retainYears: 7 });
+    // A record whose name says whom it is about, raised above OFFICIAL; another in a folder above OFFICIAL; one at OFFICIAL.
+    const raised = (await upload(t.app, staff, top, 'Jane Smith - safeguarding referral.txt', 'referral\n')).json().id as string;
+    expect((await post(staff, `/documents/${raised}/classification`, { classification: 'OFFICIAL-SENSITIVE', reason: 'safeguarding' })).statusCode).toBe(200);
+    const filed = (await upload(t.app, staff, grievances, 'grievance.txt', 'grievance\n')).json().id as string;
+    const plain = (await upload(t.app, staff, top, 'rota.txt', 'rota\n')).json().id as string;
+    for (const body of [{ documentIds: [raised, plain] }, { collectionId: grievances }]) {
+      expect((await post(manager, '/retention-events', { kind: 'employment_end', date: '2025-09-30', ...body })).statusCode).toBe(201);
+    }
+    const sensitive = [`/documents/${raised}/retention-events`, `/documents/${filed}/retention-events`, `/collections/${grievances}/retention-events`];
+    for (const who of [manager, auditor]) {
+      for (const url of [...sensitive, `/documents/${plain}/retention-events`]) {
+        const res = await get(who, url);
+        expect(res.statusCode, url).toBe(200);
+        expect(res.json().events, url).toHaveLength(1);
+      }
+    }
+
+    const unknown = { collection: problemOf(await get(manager, `/collections/${randomUUID()}/retention-events`)), document: problemOf(await get(manager, `/documents/${randomUUID()}/retention-events`)) };
+    for (const who of [lowManager, lowAuditor]) {
+      for (const url of sensitive) expect(problemOf(await get(who, url)), url).toEqual(url.startsWith('/collections/') ? unknown.collection : unknown.document);
+      // What they are cleared for they still list: the OFFICIAL record's own event, and the top folder's (none recorded there).
+      expect((await get(who, `/documents/${plain}/retention-events`)).json().events).toHaveLength(1);
+      const topListing = await get(who, `/collections/${top}/retention-events`);
+      expect(topListing.statusCode).toBe(200);
+      expect(topListing.json().events).toEqual([]);
+    }
+    // An auditor reads the records of their own teams' service areas, as they read the records themselves.
+    expect(problemOf(await get(payrollAuditor, `/documents/${plain}/retention-events`))).toEqual(unknown.document);
+    expect(problemOf(await get(payrollAuditor, `/collections/${top}/retention-events`))).toEqual(unknown.collection);
+
+    await t.vault.audit.sequencer.integrate();
+    const refusals = (await t.vault.store.repos.audit.forOrganisation(org.id)).filter((e) => e.decision === 'deny')
+      .map((e) => [e.actorUserId, e.action, e.reason, e.targetIds]);
+    const cleared = (who: string) => [
+      [who, 'document.read', 'clearance', { documentId: raised }], [who, 'document.read', 'clearance', { documentId: filed }], [who, 'collection.list', 'clearance', { collectionId: grievances }],
+    ];
+    expect(refusals).toEqual([
+      ...cleared(lowManager.id), ...cleared(lowAuditor.id),
+      [payrollAuditor.id, 'document.read', 'not_in_team', { documentId: plain }], [payrollAuditor.id, 'collection.list', 'not_in_team', { collectionId: top }],
+    ]);
   });
 
   it('answers another council\'s records manager, a serving host\'s (arrangement in force or suspended) and a member exactly as an unknown id, audited', async () => {

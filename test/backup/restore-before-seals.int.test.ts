@@ -13,6 +13,8 @@ import { restoreBackup } from '../../src/backup-restore.js';
 import { loadConfig } from '../../src/config/config.js';
 import { SIGN_IN_SEALS_MIGRATION } from '../../src/db/migrations/202612150000_sign_in_seals.js';
 import { SEQUENCED_EVENT_SEALS_MIGRATION } from '../../src/db/migrations/202612271940_sequenced_event_seals.js';
+import { AWAITING_REPLICA } from '../../src/db/migrations/202612230100_versions_awaiting_replica.js';
+import { REPLICA_LAG_BY_ORGANISATION_MIGRATION } from '../../src/db/migrations/202612281300_replica_lag_by_organisation.js';
 import { useClamd } from '../support/fixture.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { closeKeepingData, openVaultAt } from '../support/vault-dir.js';
@@ -60,6 +62,9 @@ describe.each(DIALECTS)('a backup from before sign-in seals, restored, on %s', (
     }
     await sql`delete from schema_migrations where name = ${SIGN_IN_SEALS_MIGRATION}`.execute(db);
     // Nor any migration after seals: undone, newest first (a backup's migrations are a prefix of the known list).
+    await db.schema.dropIndex('versions_awaiting_replica_by_organisation').execute();
+    await db.schema.createIndex('versions_awaiting_replica').on('versions').column('created_at').where(AWAITING_REPLICA).execute();
+    await sql`delete from schema_migrations where name = ${REPLICA_LAG_BY_ORGANISATION_MIGRATION}`.execute(db);
     await sql`delete from schema_migrations where name = ${SEQUENCED_EVENT_SEALS_MIGRATION}`.execute(db);
     for (const column of ['early_reason', 'kind']) await db.schema.alterTable('disposal_batches').dropColumn(column).execute();
     await sql`delete from schema_migrations where name = '202612260100_early_destruction'`.execute(db);

@@ -2,7 +2,8 @@
 // earlier one is refused (nothing recorded, audited) with what to type next, a member of the team cannot
 // clear one even confirming, and the records manager's confirmed clearing falls back to the earlier event.
 // `list` shows a collection's or a document's events, inherited ones included, as a table or JSON; to
-// another council's records manager and to a member it answers what an unknown id gets.
+// another council's records manager, to a member, and to a records manager cleared below the folder or the
+// record it answers what an unknown id gets.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../support/fixture.js';
@@ -87,10 +88,13 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
     const manager = await org.user({ roles: ['records_manager'] });
     const member = await org.user({ teams: ['hr'] });
     const otherManager = await other.user({ roles: ['records_manager'] });
+    const lowManager = await org.user({ roles: ['records_manager'], clearance: 'OFFICIAL' });
     const top = org.collections.hr!;
     const folder = (await v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Leavers', serviceArea: 'hr', classification: 'OFFICIAL' })).id;
+    const grievances = (await v.vault.collectionCreation.create(systemActor(), { organisationId: org.id, parentId: top, name: 'Grievances', serviceArea: 'hr', classification: 'OFFICIAL-SENSITIVE' })).id;
     await fileCollectionUnder(v.vault, org.id, top, { code: 'HR-LIST', trigger: 'employment_end', retainYears: 7, action: 'review' });
     const doc = (await upload(v.app, member, folder, 'leaver.txt', 'leaver\n')).json().id as string;
+    const grievance = (await upload(v.app, member, grievances, 'grievance.txt', 'grievance\n')).json().id as string;
     const event = (id: string, date: string, recordedAt: string, place: { documentId: string } | { collectionId: string }) => v.vault.store.repos.retention.insertEvent({
       id, organisationId: org.id, kind: 'employment_end', date, documentId: null, collectionId: null, ...place, recordedBy: manager.id, recordedAt, clearedAt: null, clearedBy: null,
     });
@@ -125,6 +129,11 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
       expect(await run(['--collection', folder, '--as', who])).toMatchObject({ code: 1, stdout: '', stderr: unknown.stderr });
       expect(await run(['--document', doc, '--as', who])).toMatchObject({ code: 1, stdout: '', stderr: unknownDoc.stderr });
     }
+    // A records manager cleared below a folder or a record is not told its events either; their records manager colleague is.
+    expect(await run(['--collection', grievances, '--as', lowManager.email])).toMatchObject({ code: 1, stdout: '', stderr: unknown.stderr });
+    expect(await run(['--document', grievance, '--as', lowManager.email])).toMatchObject({ code: 1, stdout: '', stderr: unknownDoc.stderr });
+    expect(await run(['--document', grievance, '--as', manager.email, '--json'])).toMatchObject({ code: 0, stderr: '' });
+    expect(await run(['--document', doc, '--as', lowManager.email, '--json'])).toMatchObject({ code: 0, stderr: '' });
     // What recording tells the member, too.
     const recording = await runCli(['--data', place.dataDir, 'retention', 'event', 'record', '--kind', 'employment_end', '--date', '2025-11-30', '--collection', folder, '--as', member.email], { env: place.env });
     expect([recording.code, recording.stderr]).toEqual([1, unknown.stderr]);
@@ -143,6 +152,7 @@ describe.each(DIALECTS)('retention event commands on %s', (dialect) => {
       expect(refusals).toEqual([
         [otherManager.id, 'records.read', 'other_organisation', 'cli', { collectionId: folder }], [otherManager.id, 'records.read', 'other_organisation', 'cli', { documentId: doc }],
         [member.id, 'records.read', 'role', 'cli', { collectionId: folder }], [member.id, 'records.read', 'role', 'cli', { documentId: doc }],
+        [lowManager.id, 'collection.list', 'clearance', 'cli', { collectionId: grievances }], [lowManager.id, 'document.read', 'clearance', 'cli', { documentId: grievance }],
         [member.id, 'records.file-plan', 'role', 'cli', { collectionId: folder }],
       ]);
     } finally {

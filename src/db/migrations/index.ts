@@ -52,6 +52,7 @@ import * as m202612250400 from './202612250400_documents_by_organisation_id.js';
 import * as m202612260000 from './202612260000_live_name_keys.js';
 import * as m202612260100 from './202612260100_early_destruction.js';
 import * as m202612271940 from './202612271940_sequenced_event_seals.js';
+import * as m202612281300 from './202612281300_replica_lag_by_organisation.js';
 
 export interface Migration {
   name: string;
@@ -110,4 +111,5 @@ export const migrations: Migration[] = [
   { name: m202612260000.LIVE_NAME_KEYS_MIGRATION, up: m202612260000.up },
   { name: m202612260100.EARLY_DESTRUCTION_MIGRATION, up: m202612260100.up },
   { name: m202612271940.SEQUENCED_EVENT_SEALS_MIGRATION, up: m202612271940.up },
+  { name: m202612281300.REPLICA_LAG_BY_ORGANISATION_MIGRATION, up: m202612281300.up },
 ];

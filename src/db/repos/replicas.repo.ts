@@ -16,7 +16,7 @@ export class BlobReplicasRepo implements BlobReplicasRepository {
 
   async markReplicated(blobId: string, versionId: string, at: string): Promise<void> {
     await this.upsert(blobId, versionId, { replicated_at: at, deleted_at: null, delete_refused: null });
-    // The version leaves versions_awaiting_replica, which the lag is counted from.
+    // The version leaves versions_awaiting_replica_by_organisation, which the lag is counted from.
     await this.db.updateTable('versions').set({ replicated_at: at }).where('blob_id', '=', blobId).execute();
   }
 
@@ -43,13 +43,17 @@ export class BlobReplicasRepo implements BlobReplicasRepository {
     await this.db.updateTable('blob_replicas').set({ unrecoverable_at: null }).where('blob_id', '=', blobId).execute();
   }
 
-  /** From versions_awaiting_replica alone: its cost is the lag's, whatever the vault's size (the migration says why). */
-  async lag(): Promise<ReplicaLag> {
-    const row = await this.db
+  /**
+   * From versions_awaiting_replica_by_organisation alone: its cost is the lag's, whatever the vault's size (migration
+   * 202612230100 says why); an organisation's (its Storage page) costs its own lag's, whatever other councils' (202612281300).
+   */
+  async lag(organisationId?: string): Promise<ReplicaLag> {
+    let query = this.db
       .selectFrom('versions')
       .select((eb) => [eb.fn.countAll<number | string>().as('pending'), eb.fn.min('created_at').as('oldest')])
-      .where(AWAITING_REPLICA)
-      .executeTakeFirstOrThrow();
+      .where(AWAITING_REPLICA);
+    if (organisationId !== undefined) query = query.where('organisation_id', '=', organisationId);
+    const row = await query.executeTakeFirstOrThrow();
     return { pending: Number(row.pending), oldestCommittedAt: (row.oldest as string | null) ?? null };
   }
 
@@ -57,13 +61,17 @@ export class BlobReplicasRepo implements BlobReplicasRepository {
    * From the few ledger rows marked unrecoverable (blob_replicas_unrecoverable), each version looked up by
    * its blob. SQLite's planner, without statistics, read every version for a join, and every ledger row for
    * `unrecoverable_at is not null`; a range of the index (every time is a non-empty text) it reads as one.
+   * An organisation's: those with a live version of its own.
    */
-  async unrecoverable(): Promise<number> {
+  async unrecoverable(organisationId?: string): Promise<number> {
     const row = await this.db
       .selectFrom('blob_replicas as r')
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
       .where('r.unrecoverable_at', '>', '')
-      .where(({ exists, selectFrom }) => exists(selectFrom('versions as v').select('v.id').whereRef('v.blob_id', '=', 'r.blob_id').where('v.wrapped_key', 'is not', null)))
+      .where(({ exists, selectFrom }) => {
+        const live = selectFrom('versions as v').select('v.id').whereRef('v.blob_id', '=', 'r.blob_id').where('v.wrapped_key', 'is not', null);
+        return exists(organisationId === undefined ? live : live.where('v.organisation_id', '=', organisationId));
+      })
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }

@@ -90,9 +90,12 @@ export const ORGANISATION_ACTIONS = [
   'subject-access.manage',
   // Listing and viewing those requests: whom subject-access.manage lets act on them.
   'subject-access.read',
-  // The offsite replica's health: lag and damaged-copy counts for the whole vault (counts only, no
-  // names or ids, so no council learns another's business from it).
+  // The offsite replica's health as it concerns the organisation: how many of its own versions wait for the
+  // replica, and how many of its own have no good copy left (counts only, no names or ids).
   'storage.read',
+  // The same counts for the whole vault, every council's versions in them: the system's (the operator's) alone; no
+  // user role grants it. One council's admin watching them counted another's uploads as they happened.
+  'storage.read-vault',
 ] as const;
 export type OrganisationAction = (typeof ORGANISATION_ACTIONS)[number];
 
@@ -236,6 +239,7 @@ export const ACTION_EFFECTS = {
   'subject-access.manage': 'change',
   'subject-access.read': 'read',
   'storage.read': 'read',
+  'storage.read-vault': 'read',
   // Arrangements.
   'arrangement.read': 'read',
   'arrangement.propose': 'change',

@@ -15,7 +15,8 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'organisation.email-domains':
     case 'audit.verify':
     case 'jobs.manage':
-    case 'jobs.read': return false;
+    case 'jobs.read':
+    case 'storage.read-vault': return false;
     case 'organisation.manage-users':
     case 'organisation.read-users':
     case 'organisation.brand': return has('org_admin');
@@ -30,7 +31,9 @@ function expectedOrganisationDecision(action: (typeof ORGANISATION_ACTIONS)[numb
     case 'quarantine.release':
     case 'quarantine.destroy': return has('security_admin');
     case 'lock.list':
-    case 'lock.break': return has('org_admin') || has('security_admin');
+    case 'lock.break':
+    // Its own organisation's storage counts; the whole vault's are the operator's (storage.read-vault, above).
+    case 'storage.read': return has('org_admin') || has('security_admin');
     case 'subject-access.manage':
     case 'subject-access.read': return has('dpo');
     default: return undefined;

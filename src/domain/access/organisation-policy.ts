@@ -65,6 +65,8 @@ export function decideOrganisation(actor: Actor, action: OrganisationAction, res
       // Its answer names other councils' events, and it reads the whole log: the operator's alone.
     case 'jobs.manage':
       // The job queue is the whole cluster's, every council's work in it: the operator's alone too.
+    case 'storage.read-vault':
+      // So are the whole vault's storage counts: every council's uploads are in them.
       return deny('system_only');
     case 'audit.checkpoints':
       return hasRole(actor, 'auditor') || hasRole(actor, 'dpo') || hasRole(actor, 'org_admin') ? allow('role') : deny('role');
@@ -93,7 +95,7 @@ export function decideOrganisation(actor: Actor, action: OrganisationAction, res
       // A DPO holds what an open subject access request covers; records managers hold for litigation and inquiries.
       return hasRole(actor, 'records_manager') || hasRole(actor, 'dpo') ? allow('role') : deny('role');
     case 'storage.read':
-      // Whether the council's documents are safely copied offsite is its admins' and security admins' concern.
+      // Whether the council's documents are safely copied offsite is its admins' and security admins' concern (its own documents').
       return hasRole(actor, 'org_admin') || hasRole(actor, 'security_admin') ? allow('role') : deny('role');
     case 'lock.list':
     case 'lock.break':

@@ -864,7 +864,7 @@ describe('a read-only credential', () => {
     expect(reads).toEqual([
       'arrangement.read', 'audit.checkpoints', 'audit.export', 'audit.read', 'audit.verify', 'collection.list', 'document.access-history', 'document.download', 'document.read',
       'jobs.read', 'lock.list', 'organisation.read-identity', 'organisation.read-users', 'person.identify', 'person.read-credentials', 'quarantine.identify', 'quarantine.list',
-      'records.hold-names', 'records.read', 'storage.read', 'subject-access.read', 'subject-access.read-part', 'subject-access.read-received',
+      'records.hold-names', 'records.read', 'storage.read', 'storage.read-vault', 'subject-access.read', 'subject-access.read-part', 'subject-access.read-received',
     ]);
     const every = [...Object.keys(CONTENT_ACTIONS), ...ORGANISATION_ACTIONS, ...ARRANGEMENT_ACTIONS, ...SUBJECT_ACCESS_ACTIONS, ...PERSON_ACTIONS, ...DESTRUCTION_ACTIONS, ...SYSTEM_ACTIONS].sort();
     expect(Object.keys(ACTION_EFFECTS).sort()).toEqual(every);

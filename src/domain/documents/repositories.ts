@@ -188,9 +188,10 @@ export interface BlobReplicasRepository {
   /** Records that both copies are bad; true when it was not already recorded (so the alarm is raised once). */
   markUnrecoverable(blobId: string, versionId: string, at: string): Promise<boolean>;
   clearUnrecoverable(blobId: string): Promise<void>;
-  lag(): Promise<ReplicaLag>;
-  /** Live versions (key not destroyed) whose both copies were last found bad. */
-  unrecoverable(): Promise<number>;
+  /** The whole vault's lag, or one organisation's (its own versions): a council is shown only its own. */
+  lag(organisationId?: string): Promise<ReplicaLag>;
+  /** Live versions (key not destroyed) whose both copies were last found bad: the vault's, or one organisation's. */
+  unrecoverable(organisationId?: string): Promise<number>;
   /** Live versions (with a key) in id order after `afterId`, or a random sample of `sample` of them. */
   liveVersions(options: { limit: number; afterId?: string; random?: boolean }): Promise<Version[]>;
 }

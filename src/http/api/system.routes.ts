@@ -83,20 +83,25 @@ export const systemRoutes = (vault: AppServices): FastifyPluginAsync => async (a
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks = { ...(await vault.health()), audit: (await vault.audit.alarm.currentAlarm()) ? 'alarm' : 'ok' };
-    // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
-    // The audit alarm does not either: events are still recorded, only signing waits, and taking every
-    // instance out of the load balancer would stop the council's work without protecting anything.
-    return reply.status(checks.database === 'ok' ? 200 : 503).send({ status: checks.database === 'ok' ? 'ready' : 'not ready', checks });
-  });
-
   // Metrics show how busy the service is, its errors and its versions: not for strangers. With a
   // scrape token configured it is required from everywhere; without one only a scraper connected
   // straight to a loopback address gets an answer, and anyone else finds nothing there at all. A
   // forwarded request is never loopback, whoever it names: X-Forwarded-For is written (at least in
   // part) by the client, and a proxy on this host connects from loopback on everyone's behalf.
   const scrapeToken = vault.config.metricsToken;
+  const isOperatorScraper = (request: FastifyRequest): boolean => (scrapeToken !== undefined ? presentsToken(request, scrapeToken) : connectedFromLoopback(request));
+
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    // Without a scanner uploads still land (as pending_scan), so only the database decides readiness.
+    // The audit alarm does not either: events are still recorded, only signing waits, and taking every
+    // instance out of the load balancer would stop the council's work without protecting anything.
+    // So a load balancer needs only the database's answer, and that is all anyone else is told: whether the
+    // audit log failed an integrity check (someone rewrote it, and whether it was noticed) is told only to
+    // whom /metrics answers (`"audit": "ok"` or `"alarm"`), as its gauge is; councils see it on the Audit pages.
+    const checks = { ...(await vault.health()), ...(isOperatorScraper(request) ? { audit: (await vault.audit.alarm.currentAlarm()) ? 'alarm' : 'ok' } : {}) };
+    return reply.status(checks.database === 'ok' ? 200 : 503).send({ status: checks.database === 'ok' ? 'ready' : 'not ready', checks });
+  });
+
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (scrapeToken !== undefined) {
       if (!presentsToken(request, scrapeToken)) {

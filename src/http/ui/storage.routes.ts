@@ -1,7 +1,8 @@
 // The Storage page: the offsite replica's health for org admins and security admins (storage.read):
-// how many blobs wait for the replica and for how long, how many versions have no good copy left,
-// and when the last scheduled backup went into the replica.
-// Counts only, for the whole vault: no names or ids, so no council learns another's business.
+// how many of their organisation's versions wait for the replica and for how long, how many of them have
+// no good copy left, and when the last scheduled backup went into the replica. Counts only, of the
+// organisation's own versions (ReplicationService.healthFor), so no council learns another's business; the
+// backup's time is the service's, the same for every council, and says nothing of any council's documents.
 import type { FastifyPluginAsync } from 'fastify';
 import { render, signedIn, type Ui } from './context.js';
 import { ukDateTime } from '../../domain/uk-time.js';
