@@ -39,7 +39,7 @@ await onMigratedDatabase('srb-ledger-', async ({ file, key, build }) => {
   const time = (label: string, read: () => Promise<unknown>) => timeThrice(label, 52, read);
   process.stdout.write(`${n.toLocaleString('en-GB')} versions, ${(n / 100).toLocaleString('en-GB')} not in the replica yet; three runs each, on the event loop\n`);
   await time('lag, before (every version joined to the ledger)', () => sql`select count(*) as pending, min(v.created_at) as oldest from versions as v left join blob_replicas as r on r.blob_id = v.blob_id where v.wrapped_key is not null and r.replicated_at is null`.execute(handle.db));
-  await time('lag, now (versions_awaiting_replica)', () => replicas.lag());
+  await time('lag, now (versions_awaiting_replica_by_organisation)', () => replicas.lag());
   await time('unrecoverable, before', () => sql`select count(*) as n from blob_replicas as r inner join versions as v on v.blob_id = r.blob_id where r.unrecoverable_at is not null and v.wrapped_key is not null`.execute(handle.db));
   await time('unrecoverable, now', () => replicas.unrecoverable());
   await time('a council\'s lag, by versions_organisation_scan', () => sql`select count(*) as pending, min(created_at) as oldest from versions indexed by versions_organisation_scan where replicated_at is null and wrapped_key is not null and organisation_id = 'o1'`.execute(handle.db));
